@@ -1,0 +1,551 @@
+//! The function's configuration: environment variables -> one validated [`Settings`] value.
+//!
+//! Names are a contract shared with the SAM template, operators and the acceptance suite.
+//! An empty variable counts as unset, so a template parameter left blank means "default".
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use reqwest::Url;
+use thiserror::Error;
+
+/// Variables the deployed function reads; template.yaml sets exactly these.
+pub const FUNCTION_ENVIRONMENT: &[&str] = &[
+    "SECRET_ID",
+    "APP_DISPLAY_NAME",
+    "SERVICE_PRINCIPAL_ID",
+    "SYNC_ACTION",
+    "RESET_SCOPE",
+    "AZURE_CLOUD",
+    "WAIT_FOR_COMPLETION",
+    "WAIT_LIMIT_SECONDS",
+    "MIN_TRIGGER_INTERVAL_SECONDS",
+];
+
+/// Overrides for simulators and tuning; deliberately not in the template.
+pub const DEVELOPMENT_ENVIRONMENT: &[&str] = &[
+    "AZURE_AUTHORITY_HOST",
+    "GRAPH_ENDPOINT",
+    "HTTP_TIMEOUT_SECONDS",
+];
+
+const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(240);
+const DEFAULT_MIN_TRIGGER_INTERVAL: Duration = Duration::from_secs(600);
+const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "SECRET_ID is not set: set it to the name or ARN of the Secrets Manager secret that holds \
+         the Entra app's tenant_id, client_id and client_secret"
+    )]
+    MissingSecretId,
+    #[error("{variable}={value:?} is not valid: {fix}")]
+    Invalid {
+        variable: &'static str,
+        value: String,
+        fix: String,
+    },
+    #[error(
+        "no target application: set APP_DISPLAY_NAME (the IAM Identity Center enterprise app's \
+         display name) or SERVICE_PRINCIPAL_ID (its object id) on the function, or \
+         app_display_name / service_principal_id in the secret"
+    )]
+    MissingTarget,
+}
+
+/// What to do with the synchronization jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Restart,
+    Start,
+    Status,
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "restart" => Ok(Self::Restart),
+            "start" => Ok(Self::Start),
+            "status" => Ok(Self::Status),
+            _ => Err(format!(
+                "unknown action {text:?}: use \"restart\", \"start\" or \"status\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Restart => "restart",
+            Self::Start => "start",
+            Self::Status => "status",
+        })
+    }
+}
+
+/// Restart criteria: a set of Graph `resetScope` values. Empty means a plain restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResetScope(Vec<&'static str>);
+
+/// The values Microsoft documents as safe to use; `None` and `ConnectorDataStore` are refused.
+const RESET_SCOPE_VALUES: &[&str] = &[
+    "Escrows",
+    "Watermark",
+    "QuarantineState",
+    "Full",
+    "ForceDeletes",
+];
+
+impl ResetScope {
+    pub fn is_plain(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The Graph wire form, e.g. `Watermark,Escrows`; `None` for a plain restart.
+    pub fn criteria(&self) -> Option<String> {
+        (!self.is_plain()).then(|| self.0.join(","))
+    }
+}
+
+impl FromStr for ResetScope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut values = Vec::new();
+        for item in text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let value = canonical_reset_scope(item)?;
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        Ok(Self(values))
+    }
+}
+
+fn canonical_reset_scope(item: &str) -> Result<&'static str, String> {
+    if item.eq_ignore_ascii_case("None") {
+        return Err(format!(
+            "reset scope {item:?} is not allowed: Microsoft says not to use it; use the \
+             \"start\" action instead, or leave the scope empty for a plain restart"
+        ));
+    }
+    if item.eq_ignore_ascii_case("ConnectorDataStore") {
+        return Err(format!(
+            "reset scope {item:?} is not allowed: Microsoft says not to use it"
+        ));
+    }
+    RESET_SCOPE_VALUES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(item))
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "unknown reset scope {item:?}: use a comma-separated subset of {}",
+                RESET_SCOPE_VALUES.join(", ")
+            )
+        })
+}
+
+/// Which enterprise application to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Object id or appId; Graph's synchronization endpoints accept either.
+    ServicePrincipalId(String),
+    DisplayName(String),
+}
+
+impl Target {
+    /// A target from an id and a name as one source gives them; the id wins.
+    pub fn from_parts(
+        id: Option<&str>,
+        name: Option<&str>,
+        id_field: &'static str,
+    ) -> Result<Option<Self>, ConfigError> {
+        if let Some(id) = id {
+            return parse_guid(id)
+                .map(|id| Some(Self::ServicePrincipalId(id)))
+                .map_err(|fix| ConfigError::Invalid {
+                    variable: id_field,
+                    value: id.to_string(),
+                    fix,
+                });
+        }
+        Ok(name.map(|name| Self::DisplayName(name.to_string())))
+    }
+}
+
+/// Normalises a GUID to its lowercase hyphenated form.
+pub fn parse_guid(text: &str) -> Result<String, String> {
+    uuid::Uuid::try_parse(text.trim())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| {
+            "expected a GUID like 0d1c2b3a-4f5e-6789-abcd-ef0123456789 (the object id shown on \
+             the enterprise application's Overview page)"
+                .to_string()
+        })
+}
+
+/// The Microsoft cloud the tenant lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Global,
+    UsGov,
+    UsGovDod,
+    China,
+}
+
+impl Cloud {
+    fn authority(self) -> &'static str {
+        match self {
+            Self::Global => "https://login.microsoftonline.com",
+            Self::UsGov | Self::UsGovDod => "https://login.microsoftonline.us",
+            Self::China => "https://login.chinacloudapi.cn",
+        }
+    }
+
+    fn graph(self) -> &'static str {
+        match self {
+            Self::Global => "https://graph.microsoft.com",
+            Self::UsGov => "https://graph.microsoft.us",
+            Self::UsGovDod => "https://dod-graph.microsoft.us",
+            Self::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+}
+
+impl FromStr for Cloud {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "global" | "public" | "azurepubliccloud" => Ok(Self::Global),
+            "usgov" | "azureusgovernment" => Ok(Self::UsGov),
+            "usgov-dod" | "usgovdod" => Ok(Self::UsGovDod),
+            "china" | "azurechinacloud" => Ok(Self::China),
+            _ => Err(r#"use "global", "usgov", "usgov-dod" or "china""#.to_string()),
+        }
+    }
+}
+
+/// Where tokens and Graph calls go, and the scope the token is requested for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub authority: Url,
+    pub graph: Url,
+    /// Always the cloud's real Graph resource, even when `graph` points at a simulator.
+    pub scope: String,
+}
+
+/// How long to wait for a triggered cycle (issue: wait and report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitSettings {
+    pub enabled: bool,
+    pub limit: Duration,
+}
+
+/// The validated function configuration, read once per execution environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub secret_id: String,
+    pub target: Option<Target>,
+    pub action: Action,
+    pub reset_scope: ResetScope,
+    pub endpoints: Endpoints,
+    pub wait: WaitSettings,
+    pub min_trigger_interval: Duration,
+    pub http_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let secret_id = env.get("SECRET_ID").ok_or(ConfigError::MissingSecretId)?;
+        check_aws_endpoints(&env)?;
+        Ok(Self {
+            secret_id,
+            target: Target::from_parts(
+                env.get("SERVICE_PRINCIPAL_ID").as_deref(),
+                env.get("APP_DISPLAY_NAME").as_deref(),
+                "SERVICE_PRINCIPAL_ID",
+            )?,
+            action: env.parse("SYNC_ACTION")?.unwrap_or(Action::Restart),
+            reset_scope: env.parse("RESET_SCOPE")?.unwrap_or_default(),
+            endpoints: endpoints(&env)?,
+            wait: WaitSettings {
+                enabled: env.parse_bool("WAIT_FOR_COMPLETION")?.unwrap_or(false),
+                limit: env
+                    .seconds("WAIT_LIMIT_SECONDS")?
+                    .unwrap_or(DEFAULT_WAIT_LIMIT),
+            },
+            min_trigger_interval: env
+                .seconds("MIN_TRIGGER_INTERVAL_SECONDS")?
+                .unwrap_or(DEFAULT_MIN_TRIGGER_INTERVAL),
+            http_timeout: env
+                .seconds("HTTP_TIMEOUT_SECONDS")?
+                .filter(|timeout| !timeout.is_zero())
+                .unwrap_or(DEFAULT_HTTP_TIMEOUT),
+        })
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn parse<T: FromStr<Err = String>>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(name)
+            .map(|value| value.parse().map_err(|fix| invalid(name, &value, fix)))
+            .transpose()
+    }
+
+    fn parse_bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
+        self.get(name)
+            .map(|value| match value.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(true),
+                "false" | "no" | "0" => Ok(false),
+                _ => Err(invalid(name, &value, r#"use "true" or "false""#.into())),
+            })
+            .transpose()
+    }
+
+    fn seconds(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
+        self.get(name)
+            .map(|value| {
+                value
+                    .parse::<u64>()
+                    .map(Duration::from_secs)
+                    .map_err(|_| invalid(name, &value, "use a whole number of seconds".into()))
+            })
+            .transpose()
+    }
+}
+
+fn invalid(variable: &'static str, value: &str, fix: String) -> ConfigError {
+    ConfigError::Invalid {
+        variable,
+        value: value.to_string(),
+        fix,
+    }
+}
+
+fn endpoints(env: &Env) -> Result<Endpoints, ConfigError> {
+    let cloud: Cloud = env.parse("AZURE_CLOUD")?.unwrap_or(Cloud::Global);
+    let authority = env
+        .get("AZURE_AUTHORITY_HOST")
+        .unwrap_or_else(|| cloud.authority().to_string());
+    let graph = env
+        .get("GRAPH_ENDPOINT")
+        .unwrap_or_else(|| cloud.graph().to_string());
+    Ok(Endpoints {
+        authority: base_url("AZURE_AUTHORITY_HOST", &authority)?,
+        graph: base_url("GRAPH_ENDPOINT", &graph)?,
+        scope: format!("{}/.default", cloud.graph()),
+    })
+}
+
+/// Parses a base URL and makes sure it can take path segments (ends with `/`).
+fn base_url(variable: &'static str, text: &str) -> Result<Url, ConfigError> {
+    let mut url = checked_url(variable, text)?;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// A URL that is https, or http to a loopback host (simulators, tests).
+pub fn checked_url(variable: &'static str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|error| {
+        invalid(
+            variable,
+            text,
+            format!("not a URL ({error}); use https://host"),
+        )
+    })?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(invalid(
+            variable,
+            text,
+            "use a plain base URL without query, fragment or user info".into(),
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(invalid(
+            variable,
+            text,
+            "plain http is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use \
+             https"
+                .into(),
+        )),
+        _ => Err(invalid(variable, text, "use an https:// URL".into())),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// The AWS SDK reads these itself; refuse a plain-http one off loopback before it is used.
+fn check_aws_endpoints(env: &Env) -> Result<(), ConfigError> {
+    for variable in ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] {
+        if let Some(value) = env.get(variable) {
+            checked_url(variable, &value)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_plain_restart_against_the_global_cloud() {
+        let s = settings(&[
+            ("SECRET_ID", "entra/creds"),
+            ("APP_DISPLAY_NAME", "AWS SSO"),
+        ])
+        .unwrap();
+        assert_eq!(s.action, Action::Restart);
+        assert!(s.reset_scope.is_plain());
+        assert_eq!(s.endpoints.graph.as_str(), "https://graph.microsoft.com/");
+        assert_eq!(
+            s.endpoints.authority.as_str(),
+            "https://login.microsoftonline.com/"
+        );
+        assert_eq!(s.endpoints.scope, "https://graph.microsoft.com/.default");
+        assert_eq!(s.target, Some(Target::DisplayName("AWS SSO".into())));
+        assert!(!s.wait.enabled);
+    }
+
+    #[test]
+    fn missing_or_blank_secret_id_says_what_to_set() {
+        for pairs in [vec![], vec![("SECRET_ID", "  ")]] {
+            let error = settings(&pairs).unwrap_err();
+            assert_eq!(error, ConfigError::MissingSecretId);
+            assert!(error.to_string().contains("SECRET_ID"));
+        }
+    }
+
+    #[test]
+    fn service_principal_id_wins_over_display_name() {
+        let s = settings(&[
+            ("SECRET_ID", "x"),
+            ("APP_DISPLAY_NAME", "AWS SSO"),
+            (
+                "SERVICE_PRINCIPAL_ID",
+                " 0D1C2B3A-4F5E-6789-ABCD-EF0123456789 ",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.target,
+            Some(Target::ServicePrincipalId(
+                "0d1c2b3a-4f5e-6789-abcd-ef0123456789".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn clouds_keep_their_real_scope_when_graph_is_overridden() {
+        let s = settings(&[
+            ("SECRET_ID", "x"),
+            ("AZURE_CLOUD", "usgov-dod"),
+            ("GRAPH_ENDPOINT", "http://127.0.0.1:8080"),
+        ])
+        .unwrap();
+        assert_eq!(s.endpoints.scope, "https://dod-graph.microsoft.us/.default");
+        assert_eq!(s.endpoints.graph.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(
+            s.endpoints.authority.as_str(),
+            "https://login.microsoftonline.us/"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        for (variable, value) in [
+            ("GRAPH_ENDPOINT", "http://graph.example.com"),
+            ("AZURE_AUTHORITY_HOST", "http://10.0.0.1:8080"),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                "http://secrets.example.com",
+            ),
+            ("GRAPH_ENDPOINT", "ftp://127.0.0.1"),
+        ] {
+            let error = settings(&[("SECRET_ID", "x"), (variable, value)]).unwrap_err();
+            let text = error.to_string();
+            assert!(text.contains(variable) && text.contains(value), "{text}");
+        }
+        for value in ["http://localhost:9", "http://127.0.0.2:9", "http://[::1]:9"] {
+            assert!(settings(&[("SECRET_ID", "x"), ("GRAPH_ENDPOINT", value)]).is_ok());
+        }
+    }
+
+    #[test]
+    fn bad_values_quote_the_value_and_the_fix() {
+        for (variable, value, hint) in [
+            ("SYNC_ACTION", "reboot", "restart"),
+            ("RESET_SCOPE", "Watermark,None", "start"),
+            ("RESET_SCOPE", "ConnectorDataStore", "not to use"),
+            ("RESET_SCOPE", "Everything", "Escrows"),
+            ("AZURE_CLOUD", "mars", "usgov"),
+            ("SERVICE_PRINCIPAL_ID", "not-a-guid", "GUID"),
+            ("WAIT_LIMIT_SECONDS", "ten", "seconds"),
+            ("WAIT_FOR_COMPLETION", "maybe", "true"),
+        ] {
+            let text = settings(&[("SECRET_ID", "x"), (variable, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(variable), "{text}");
+            assert!(text.contains(hint), "{text}");
+        }
+    }
+
+    #[test]
+    fn reset_scope_is_canonical_and_deduplicated() {
+        let scope: ResetScope = " watermark, Escrows ,WATERMARK,".parse().unwrap();
+        assert_eq!(scope.criteria().as_deref(), Some("Watermark,Escrows"));
+        assert_eq!("".parse::<ResetScope>().unwrap().criteria(), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! The invocation's one error type: every failure class an admin can meet, its `errorType`
+//! (what alarms and log queries match on) and a message that says what to fix.
+
+use lambda_runtime::Diagnostic;
+use thiserror::Error;
+
+use crate::config::ConfigError;
+use crate::entra::{AuthError, EntraError};
+use crate::graph::{GraphError, GraphErrorKind};
+use crate::request::RequestError;
+use crate::secret::SecretError;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SyncError {
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Request(#[from] RequestError),
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("{0}")]
+    Entra(#[from] EntraError),
+    #[error("{0}")]
+    Graph(GraphError),
+    #[error(
+        "no enterprise application named {name:?} was found in the tenant: check APP_DISPLAY_NAME \
+         (or appDisplayName / app_display_name) against Entra ID > Enterprise applications, \
+         or set SERVICE_PRINCIPAL_ID to its object id"
+    )]
+    ServicePrincipalNotFound { name: String },
+    #[error(
+        "no service principal {id} was found in the tenant: set SERVICE_PRINCIPAL_ID (or \
+         servicePrincipalId) to the object id shown on the IAM Identity Center enterprise \
+         application's Overview page"
+    )]
+    ServicePrincipalIdNotFound { id: String },
+    #[error(
+        "{count} enterprise applications are named {name:?} (object ids: {ids}): set \
+         SERVICE_PRINCIPAL_ID to the object id of the one that provisions IAM Identity Center"
+    )]
+    AmbiguousServicePrincipal {
+        name: String,
+        count: usize,
+        ids: String,
+    },
+    #[error(
+        "provisioning is not configured for {app}: it has no synchronization job. In Entra ID > \
+         Enterprise applications > {app} > Provisioning, set Provisioning Mode to Automatic with \
+         the SCIM endpoint and access token from IAM Identity Center, and save"
+    )]
+    ProvisioningNotConfigured { app: String },
+    #[error("jobId {job_id:?} is not a synchronization job of {app}; its jobs are: {available}")]
+    JobNotFound {
+        job_id: String,
+        app: String,
+        available: String,
+    },
+    #[error("{failed} of {total} synchronization jobs failed: {details}")]
+    JobsFailed {
+        failed: usize,
+        total: usize,
+        details: String,
+        error_type: &'static str,
+    },
+    #[error(
+        "the invocation ran out of time before it finished; raise the function Timeout or \
+         lower WAIT_LIMIT_SECONDS"
+    )]
+    DeadlineExceeded,
+    #[error("the function could not start: {0}")]
+    Startup(String),
+}
+
+impl From<GraphError> for SyncError {
+    fn from(error: GraphError) -> Self {
+        match error {
+            GraphError::Auth(AuthError::Secret(error)) => Self::Secret(error),
+            GraphError::Auth(AuthError::Entra(error)) => Self::Entra(error),
+            other => Self::Graph(other),
+        }
+    }
+}
+
+impl From<AuthError> for SyncError {
+    fn from(error: AuthError) -> Self {
+        GraphError::Auth(error).into()
+    }
+}
+
+impl SyncError {
+    /// The failure class, reported as Lambda's `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "ConfigurationError",
+            Self::Request(_) => "InvalidRequest",
+            Self::Secret(error) => secret_error_type(error),
+            Self::Entra(EntraError::Rejected { .. }) => "EntraAuthenticationFailed",
+            Self::Entra(EntraError::Unavailable { .. }) => "EntraUnavailable",
+            Self::Graph(error) => graph_error_type(error),
+            Self::ServicePrincipalNotFound { .. } | Self::ServicePrincipalIdNotFound { .. } => {
+                "ServicePrincipalNotFound"
+            }
+            Self::AmbiguousServicePrincipal { .. } => "AmbiguousServicePrincipal",
+            Self::ProvisioningNotConfigured { .. } => "ProvisioningNotConfigured",
+            Self::JobNotFound { .. } => "JobNotFound",
+            Self::JobsFailed { error_type, .. } => error_type,
+            Self::DeadlineExceeded => "Timeout",
+            Self::Startup(_) => "StartupError",
+        }
+    }
+}
+
+fn secret_error_type(error: &SecretError) -> &'static str {
+    match error {
+        SecretError::NotFound { .. } => "SecretNotFound",
+        SecretError::AccessDenied { .. } => "SecretAccessDenied",
+        SecretError::Unavailable { .. } => "SecretsManagerUnavailable",
+        _ => "InvalidSecret",
+    }
+}
+
+fn graph_error_type(error: &GraphError) -> &'static str {
+    match error.kind() {
+        Some(GraphErrorKind::PermissionDenied) => "GraphPermissionDenied",
+        Some(GraphErrorKind::Unauthorized) => "GraphUnauthorized",
+        Some(GraphErrorKind::NotFound) => "GraphNotFound",
+        Some(GraphErrorKind::Throttled) => "GraphThrottled",
+        Some(GraphErrorKind::Unavailable) => "GraphUnavailable",
+        Some(GraphErrorKind::BadRequest) => "GraphBadRequest",
+        Some(GraphErrorKind::Timeout) => "Timeout",
+        Some(GraphErrorKind::Unexpected) | None => "GraphError",
+    }
+}
+
+impl From<SyncError> for Diagnostic {
+    fn from(error: SyncError) -> Self {
+        Diagnostic {
+            error_type: error.error_type().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The Microsoft Graph client: the synchronization endpoints this function needs, on top of
+//! the shared [`Transport`], with one token renewal on 401 and errors that say what to fix.
+
+pub mod model;
+
+use std::sync::Arc;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, Response, Url};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::config::ResetScope;
+use crate::entra::{AuthError, Authenticator};
+use crate::transport::{Deadline, Idempotency, Transport, TransportError};
+use model::{Page, ServicePrincipal, SynchronizationJob};
+
+/// Characters left as they are in a query value (RFC 3986 unreserved).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A Graph call, for messages and for the permissions it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    FindServicePrincipal,
+    ListJobs,
+    ReadJob,
+    Restart,
+    Start,
+}
+
+impl Operation {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::FindServicePrincipal => "finding the service principal",
+            Self::ListJobs => "listing the synchronization jobs",
+            Self::ReadJob => "reading the synchronization job",
+            Self::Restart => "restarting the synchronization job",
+            Self::Start => "starting the synchronization job",
+        }
+    }
+
+    /// The least a Graph app needs for this call (application permissions).
+    fn permissions(self) -> &'static str {
+        match self {
+            Self::FindServicePrincipal => "Application.Read.All",
+            Self::ListJobs | Self::ReadJob => {
+                "Synchronization.Read.All (or Synchronization.ReadWrite.All)"
+            }
+            Self::Restart | Self::Start => "Synchronization.ReadWrite.All",
+        }
+    }
+
+    fn idempotency(self) -> Idempotency {
+        match self {
+            Self::Restart | Self::Start => Idempotency::Unsafe,
+            _ => Idempotency::Safe,
+        }
+    }
+}
+
+/// How a Graph call failed, by what the admin has to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphErrorKind {
+    PermissionDenied,
+    Unauthorized,
+    NotFound,
+    Throttled,
+    Unavailable,
+    BadRequest,
+    Timeout,
+    Unexpected,
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum GraphError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("{message}")]
+    Failed {
+        kind: GraphErrorKind,
+        operation: Operation,
+        status: Option<u16>,
+        code: Option<String>,
+        request_id: Option<String>,
+        message: String,
+    },
+}
+
+impl GraphError {
+    pub fn kind(&self) -> Option<GraphErrorKind> {
+        match self {
+            Self::Failed { kind, .. } => Some(*kind),
+            Self::Auth(_) => None,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+}
+
+/// A Graph result with the `request-id`s Graph gave for it (for support cases and reports).
+#[derive(Debug, Clone)]
+pub struct Traced<T> {
+    pub value: T,
+    pub request_ids: Vec<String>,
+}
+
+pub struct GraphClient {
+    transport: Arc<Transport>,
+    auth: Arc<Authenticator>,
+    /// `{GRAPH_ENDPOINT}/v1.0/`
+    base: Url,
+}
+
+impl GraphClient {
+    pub fn new(transport: Arc<Transport>, auth: Arc<Authenticator>, graph_endpoint: &Url) -> Self {
+        let mut base = graph_endpoint.clone();
+        if let Ok(mut segments) = base.path_segments_mut() {
+            segments.pop_if_empty().extend(["v1.0", ""]);
+        }
+        Self {
+            transport,
+            auth,
+            base,
+        }
+    }
+
+    /// Service principals whose displayName equals `name` (a filtered query, never a scan).
+    pub async fn find_service_principals(
+        &self,
+        name: &str,
+        deadline: &Deadline,
+    ) -> Result<Traced<Vec<ServicePrincipal>>, GraphError> {
+        let mut url = self.url(&["servicePrincipals"]);
+        url.set_query(Some(&display_name_query(name)));
+        self.collect(url, Operation::FindServicePrincipal, deadline)
+            .await
+    }
+
+    pub async fn list_jobs(
+        &self,
+        service_principal_id: &str,
+        deadline: &Deadline,
+    ) -> Result<Traced<Vec<SynchronizationJob>>, GraphError> {
+        let url = self.url(&[
+            "servicePrincipals",
+            service_principal_id,
+            "synchronization",
+            "jobs",
+        ]);
+        self.collect(url, Operation::ListJobs, deadline).await
+    }
+
+    pub async fn get_job(
+        &self,
+        service_principal_id: &str,
+        job_id: &str,
+        deadline: &Deadline,
+    ) -> Result<Traced<SynchronizationJob>, GraphError> {
+        let url = self.job_url(service_principal_id, job_id, None);
+        let (response, request_id) = self
+            .call(Method::GET, url, None, Operation::ReadJob, deadline)
+            .await?;
+        let value = parse_json(response, Operation::ReadJob).await?;
+        Ok(Traced {
+            value,
+            request_ids: request_id.into_iter().collect(),
+        })
+    }
+
+    /// `restart` with `{"criteria":{"resetScope":…}}` only when a scope is set.
+    pub async fn restart(
+        &self,
+        service_principal_id: &str,
+        job_id: &str,
+        scope: &ResetScope,
+        deadline: &Deadline,
+    ) -> Result<Traced<()>, GraphError> {
+        let body = scope
+            .criteria()
+            .map(|criteria| json!({ "criteria": { "resetScope": criteria } }));
+        self.trigger(
+            service_principal_id,
+            job_id,
+            "restart",
+            body,
+            Operation::Restart,
+            deadline,
+        )
+        .await
+    }
+
+    pub async fn start(
+        &self,
+        service_principal_id: &str,
+        job_id: &str,
+        deadline: &Deadline,
+    ) -> Result<Traced<()>, GraphError> {
+        self.trigger(
+            service_principal_id,
+            job_id,
+            "start",
+            None,
+            Operation::Start,
+            deadline,
+        )
+        .await
+    }
+
+    async fn trigger(
+        &self,
+        service_principal_id: &str,
+        job_id: &str,
+        verb: &str,
+        body: Option<Value>,
+        operation: Operation,
+        deadline: &Deadline,
+    ) -> Result<Traced<()>, GraphError> {
+        let url = self.job_url(service_principal_id, job_id, Some(verb));
+        let (_, request_id) = self
+            .call(Method::POST, url, body, operation, deadline)
+            .await?;
+        Ok(Traced {
+            value: (),
+            request_ids: request_id.into_iter().collect(),
+        })
+    }
+
+    fn job_url(&self, service_principal_id: &str, job_id: &str, verb: Option<&str>) -> Url {
+        let mut segments = vec![
+            "servicePrincipals",
+            service_principal_id,
+            "synchronization",
+            "jobs",
+            job_id,
+        ];
+        segments.extend(verb);
+        self.url(&segments)
+    }
+
+    /// Path segments are percent-encoded one by one (job ids contain dots and may hold more).
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// All pages of a collection; `@odata.nextLink` is followed only on Graph's own host.
+    async fn collect<T: DeserializeOwned>(
+        &self,
+        first: Url,
+        operation: Operation,
+        deadline: &Deadline,
+    ) -> Result<Traced<Vec<T>>, GraphError> {
+        let mut items = Vec::new();
+        let mut request_ids = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let (response, request_id) = self
+                .call(Method::GET, url, None, operation, deadline)
+                .await?;
+            request_ids.extend(request_id);
+            let page: Page<T> = parse_json(response, operation).await?;
+            items.extend(page.value);
+            next = page
+                .next_link
+                .map(|link| self.same_origin(&link, operation))
+                .transpose()?;
+        }
+        Ok(Traced {
+            value: items,
+            request_ids,
+        })
+    }
+
+    fn same_origin(&self, link: &str, operation: Operation) -> Result<Url, GraphError> {
+        Url::parse(link)
+            .ok()
+            .filter(|url| url.origin() == self.base.origin())
+            .ok_or_else(|| {
+                unexpected(
+                    operation,
+                    format!(
+                        "Graph sent a next page link to another host ({link}); not following it"
+                    ),
+                )
+            })
+    }
+
+    /// Sends with a bearer token; a 401 gets one new token and one retry.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+        operation: Operation,
+        deadline: &Deadline,
+    ) -> Result<(Response, Option<String>), GraphError> {
+        let mut renew = false;
+        loop {
+            let token = self.auth.bearer(deadline, renew).await?;
+            let sent = self
+                .transport
+                .send(
+                    operation.describe(),
+                    operation.idempotency(),
+                    deadline,
+                    |client, _| {
+                        let request = client
+                            .request(method.clone(), url.clone())
+                            .bearer_auth(token.expose());
+                        match &body {
+                            Some(body) => request.json(body),
+                            None if method == Method::POST => request.header("content-length", "0"),
+                            None => request,
+                        }
+                    },
+                )
+                .await
+                .map_err(|error| transport_failure(operation, error))?;
+            let request_id = header(&sent.response, "request-id");
+            if sent.response.status().as_u16() == 401 && !renew {
+                renew = true;
+                continue;
+            }
+            if sent.response.status().is_success() {
+                return Ok((sent.response, request_id));
+            }
+            return Err(failure(operation, sent.response, &sent.client_request_id).await);
+        }
+    }
+}
+
+/// `$filter=displayName eq '…'` with OData quote doubling, percent-encoded, and `$select`.
+fn display_name_query(name: &str) -> String {
+    let literal = name.replace('\'', "''");
+    let expression = format!("displayName eq '{literal}'");
+    let filter = utf8_percent_encode(&expression, QUERY_VALUE);
+    format!("$filter={filter}&$select=id,appId,displayName")
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+}
+
+async fn parse_json<T: DeserializeOwned>(
+    response: Response,
+    operation: Operation,
+) -> Result<T, GraphError> {
+    let body = response.bytes().await.map_err(|error| {
+        unexpected(operation, format!("reading Graph's answer failed: {error}"))
+    })?;
+    serde_json::from_slice(&body).map_err(|error| {
+        unexpected(
+            operation,
+            format!("Graph's answer could not be read ({error})"),
+        )
+    })
+}
+
+fn unexpected(operation: Operation, detail: String) -> GraphError {
+    GraphError::Failed {
+        kind: GraphErrorKind::Unexpected,
+        operation,
+        status: None,
+        code: None,
+        request_id: None,
+        message: format!(
+            "Microsoft Graph failed while {}: {detail}",
+            operation.describe()
+        ),
+    }
+}
+
+fn transport_failure(operation: Operation, error: TransportError) -> GraphError {
+    let kind = match error {
+        TransportError::Timeout(_) | TransportError::DeadlineReached => GraphErrorKind::Timeout,
+        _ => GraphErrorKind::Unavailable,
+    };
+    let consequence = match operation.idempotency() {
+        Idempotency::Unsafe => {
+            "; the job may or may not have been triggered: run the status action to see"
+        }
+        Idempotency::Safe => "",
+    };
+    GraphError::Failed {
+        kind,
+        operation,
+        status: None,
+        code: None,
+        request_id: None,
+        message: format!(
+            "Microsoft Graph did not answer while {}: {error}{consequence}",
+            operation.describe()
+        ),
+    }
+}
+
+async fn failure(operation: Operation, response: Response, client_request_id: &str) -> GraphError {
+    let status = response.status().as_u16();
+    let request_id = header(&response, "request-id");
+    let retry_after = crate::transport::retry_after(&response);
+    let body: ErrorBody = match response.bytes().await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => ErrorBody::default(),
+    };
+    let code = Some(body.error.code).filter(|code| !code.is_empty());
+    let kind = match status {
+        400 => GraphErrorKind::BadRequest,
+        401 => GraphErrorKind::Unauthorized,
+        403 => GraphErrorKind::PermissionDenied,
+        404 => GraphErrorKind::NotFound,
+        429 => GraphErrorKind::Throttled,
+        500..=599 => GraphErrorKind::Unavailable,
+        _ => GraphErrorKind::Unexpected,
+    };
+    let advice = match kind {
+        GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => format!(
+            "grant the Entra app the Microsoft Graph application permission {} and admin consent \
+             (App registrations > your app > API permissions > Grant admin consent). With \
+             Application.ReadWrite.OwnedBy instead, the app's service principal must be an owner \
+             of the IAM Identity Center enterprise application's service principal; otherwise use \
+             Synchronization.ReadWrite.All",
+            operation.permissions()
+        ),
+        GraphErrorKind::Throttled | GraphErrorKind::Unavailable => match retry_after {
+            Some(wait) => format!("Graph stayed unavailable through our retries and asked to wait {}s; the next scheduled run will try again", wait.as_secs()),
+            None => "Graph stayed unavailable through our retries; the next scheduled run will try again".into(),
+        },
+        _ => "see Graph's message".into(),
+    };
+    let graph_says = match &code {
+        Some(code) => format!("{code}: {}", body.error.message),
+        None => format!("HTTP {status}"),
+    };
+    GraphError::Failed {
+        kind,
+        operation,
+        status: Some(status),
+        message: format!(
+            "Microsoft Graph answered {status} while {} ({graph_says}): {advice}. [request-id {}, client-request-id {client_request_id}]",
+            operation.describe(),
+            request_id.as_deref().unwrap_or("none"),
+        ),
+        code,
+        request_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_name_filter_escapes_quotes_and_encodes_everything() {
+        assert_eq!(
+            display_name_query("O'Brien & Co/AWS"),
+            "$filter=displayName%20eq%20%27O%27%27Brien%20%26%20Co%2FAWS%27&$select=id,appId,displayName"
+        );
+    }
+}

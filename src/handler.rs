@@ -1,0 +1,46 @@
+//! The Lambda entry point's adaptation: event in, report or typed error out.
+
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use tracing::{error, info};
+
+use crate::error::SyncError;
+use crate::request::SyncRequest;
+use crate::sync::SyncService;
+use crate::transport::Deadline;
+
+/// Handles one invocation. `service` is an error when the function's configuration is
+/// broken; every invocation then fails with that error, which is clearer than a crash at init.
+pub async fn handle(
+    service: &Result<SyncService, SyncError>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, SyncError> {
+    let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
+    let outcome = run(service, &event.payload, deadline).await;
+    match &outcome {
+        Ok(report) => info!(
+            summary = report["summary"].as_str().unwrap_or(""),
+            "invocation succeeded"
+        ),
+        Err(failure) => {
+            error!(error_type = failure.error_type(), error = %failure, "invocation failed")
+        }
+    }
+    outcome
+}
+
+async fn run(
+    service: &Result<SyncService, SyncError>,
+    payload: &Value,
+    deadline: Deadline,
+) -> Result<Value, SyncError> {
+    let service = service.as_ref().map_err(Clone::clone)?;
+    let request = SyncRequest::from_event(payload)?;
+    // Boxed: the use case's future is deep enough to exhaust the compiler's layout depth.
+    let work = Box::pin(service.run(request, deadline));
+    let report = tokio::time::timeout_at(deadline.instant().into(), work)
+        .await
+        .map_err(|_| SyncError::DeadlineExceeded)??;
+    serde_json::to_value(report)
+        .map_err(|error| SyncError::Startup(format!("the report could not be written: {error}")))
+}

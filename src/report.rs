@@ -1,0 +1,136 @@
+//! The invocation's result: what was found and done per job, as JSON for the caller and as
+//! one summary log line per job.
+
+use serde::{Serialize, Serializer};
+use tracing::info;
+
+use crate::config::Action;
+use crate::error::SyncError;
+use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
+
+/// What happened to one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobResult {
+    /// The restart/start call was accepted by Graph.
+    Triggered,
+    /// Dry run: the call that would have been made.
+    WouldTrigger,
+    /// The status action: read only.
+    StatusRead,
+    /// The trigger call failed; see `error`.
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobReport {
+    pub service_principal_id: String,
+    pub job_id: String,
+    pub template_id: Option<String>,
+    pub action: Action,
+    pub result: JobResult,
+    pub schedule_state: Option<String>,
+    pub status_code: Option<String>,
+    pub last_execution: Option<TaskExecution>,
+    pub quarantine: Option<Quarantine>,
+    pub count_successive_complete_failures: Option<i64>,
+    pub troubleshooting_url: Option<String>,
+    pub graph_request_ids: Vec<String>,
+    /// Why the action failed; reported as its message and `errorType`.
+    #[serde(
+        rename = "error",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "failure_fields"
+    )]
+    pub failure: Option<SyncError>,
+}
+
+fn failure_fields<S: Serializer>(
+    failure: &Option<SyncError>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let fields = failure.as_ref().map(|error| {
+        serde_json::json!({"errorType": error.error_type(), "errorMessage": error.to_string()})
+    });
+    fields.serialize(serializer)
+}
+
+impl JobReport {
+    /// The job as read from Graph, before anything was done to it.
+    pub fn new(service_principal_id: &str, job: &SynchronizationJob, action: Action) -> Self {
+        let status = job.status.clone().unwrap_or_default();
+        Self {
+            service_principal_id: service_principal_id.to_string(),
+            job_id: job.id.clone(),
+            template_id: job.template_id.clone(),
+            action,
+            result: JobResult::StatusRead,
+            schedule_state: job
+                .schedule
+                .as_ref()
+                .and_then(|schedule| schedule.state.clone()),
+            status_code: status.code,
+            last_execution: status.last_execution,
+            quarantine: status.quarantine,
+            count_successive_complete_failures: status.count_successive_complete_failures,
+            troubleshooting_url: status.troubleshooting_url,
+            graph_request_ids: Vec::new(),
+            failure: None,
+        }
+    }
+
+    pub fn log_summary(&self) {
+        let last = self.last_execution.clone().unwrap_or_default();
+        info!(
+            service_principal_id = %self.service_principal_id,
+            job_id = %self.job_id,
+            template_id = self.template_id.as_deref().unwrap_or(""),
+            action = %self.action,
+            result = ?self.result,
+            status_code = self.status_code.as_deref().unwrap_or(""),
+            last_state = last.state.as_deref().unwrap_or(""),
+            last_began = last.time_began.as_deref().unwrap_or(""),
+            last_exported = last.count_exported.unwrap_or(0),
+            quarantined = self.quarantine.is_some(),
+            error = self.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "job summary"
+        );
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub summary: String,
+    pub action: Action,
+    pub dry_run: bool,
+    pub reset_scope: Option<String>,
+    pub service_principal: ServicePrincipal,
+    pub jobs: Vec<JobReport>,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub function_version: &'static str,
+}
+
+impl Report {
+    /// One sentence for humans: "restart: 1 job of AWS IAM Identity Center triggered".
+    pub fn summarize(action: Action, dry_run: bool, app: &str, jobs: &[JobReport]) -> String {
+        let count = |result| jobs.iter().filter(|job| job.result == result).count();
+        let plural = |n: usize| if n == 1 { "job" } else { "jobs" };
+        let (done, verb) = match (action, dry_run) {
+            (Action::Status, _) => (count(JobResult::StatusRead), "read"),
+            (_, true) => (
+                count(JobResult::WouldTrigger),
+                "would be triggered (dry run)",
+            ),
+            _ => (count(JobResult::Triggered), "triggered"),
+        };
+        let failed = count(JobResult::Failed);
+        let mut text = format!("{action}: {done} {} of {app} {verb}", plural(done));
+        if failed > 0 {
+            text.push_str(&format!(", {failed} failed"));
+        }
+        text
+    }
+}

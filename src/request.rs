@@ -1,0 +1,228 @@
+//! The invocation payload -> a [`SyncRequest`].
+//!
+//! Accepted: an EventBridge scheduled-event envelope (its non-empty `detail` is the request),
+//! whatever JSON an EventBridge Scheduler target passes, a manual request object, `{}` or
+//! `null`. Anything doubtful fails here, before a single call to Entra or Graph.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::config::{Action, ResetScope, Target};
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    #[error(
+        "the invocation payload must be a JSON object (or null), not {0}; see events/ for \
+         examples"
+    )]
+    NotAnObject(&'static str),
+    #[error(
+        "the invocation payload is not a valid request: {0}. Valid fields: action, resetScope, \
+         servicePrincipalId, appDisplayName, jobId, dryRun, wait, waitLimitSeconds, force; see \
+         events/ for examples"
+    )]
+    Invalid(String),
+    #[error("the request field `{field}` is not valid: {fix}")]
+    InvalidField { field: &'static str, fix: String },
+}
+
+/// What one invocation asks for; `None` fields fall back to the function's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncRequest {
+    pub action: Option<Action>,
+    pub reset_scope: Option<ResetScope>,
+    pub target: Option<Target>,
+    pub job_id: Option<String>,
+    pub dry_run: bool,
+    pub wait: Option<bool>,
+    pub wait_limit: Option<Duration>,
+    pub force: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawRequest {
+    action: Option<String>,
+    reset_scope: Option<String>,
+    service_principal_id: Option<String>,
+    app_display_name: Option<String>,
+    job_id: Option<String>,
+    dry_run: Option<bool>,
+    wait: Option<bool>,
+    wait_limit_seconds: Option<u64>,
+    force: Option<bool>,
+}
+
+impl SyncRequest {
+    pub fn from_event(event: &Value) -> Result<Self, RequestError> {
+        match event {
+            Value::Null => Ok(Self::default()),
+            Value::Object(fields) if is_eventbridge_envelope(fields) => {
+                Self::from_detail(fields.get("detail"))
+            }
+            Value::Object(_) => Self::from_object(event),
+            other => Err(RequestError::NotAnObject(json_kind(other))),
+        }
+    }
+
+    fn from_detail(detail: Option<&Value>) -> Result<Self, RequestError> {
+        match detail {
+            None | Some(Value::Null) => Ok(Self::default()),
+            Some(detail @ Value::Object(_)) => Self::from_object(detail),
+            Some(other) => Err(RequestError::InvalidField {
+                field: "detail",
+                fix: format!(
+                    "the EventBridge event's detail must be an object, not {}",
+                    json_kind(other)
+                ),
+            }),
+        }
+    }
+
+    fn from_object(object: &Value) -> Result<Self, RequestError> {
+        let raw: RawRequest = serde_path_to_error::deserialize(object).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            match path.as_str() {
+                "." | "" => RequestError::Invalid(inner.to_string()),
+                _ => RequestError::Invalid(format!("`{path}`: {inner}")),
+            }
+        })?;
+        raw.validate()
+    }
+}
+
+impl RawRequest {
+    fn validate(self) -> Result<SyncRequest, RequestError> {
+        let field_error = |field, fix| RequestError::InvalidField { field, fix };
+        let action = self
+            .action
+            .map(|text| text.parse().map_err(|fix| field_error("action", fix)))
+            .transpose()?;
+        let reset_scope = self
+            .reset_scope
+            .map(|text| text.parse().map_err(|fix| field_error("resetScope", fix)))
+            .transpose()?;
+        let name = non_blank(self.app_display_name, "appDisplayName")?;
+        let id = non_blank(self.service_principal_id, "servicePrincipalId")?;
+        let target = Target::from_parts(id.as_deref(), name.as_deref(), "servicePrincipalId")
+            .map_err(|error| field_error("servicePrincipalId", error.to_string()))?;
+        Ok(SyncRequest {
+            action,
+            reset_scope,
+            target,
+            job_id: non_blank(self.job_id, "jobId")?,
+            dry_run: self.dry_run.unwrap_or(false),
+            wait: self.wait,
+            wait_limit: self.wait_limit_seconds.map(Duration::from_secs),
+            force: self.force.unwrap_or(false),
+        })
+    }
+}
+
+/// Trims a text field; present-but-blank is a mistake worth reporting, not "unset".
+fn non_blank(value: Option<String>, field: &'static str) -> Result<Option<String>, RequestError> {
+    match value.map(|text| text.trim().to_string()) {
+        Some(text) if text.is_empty() => Err(RequestError::InvalidField {
+            field,
+            fix: "it is empty; remove the field or give a value".into(),
+        }),
+        other => Ok(other),
+    }
+}
+
+fn is_eventbridge_envelope(fields: &Map<String, Value>) -> bool {
+    fields.contains_key("detail-type") && fields.contains_key("source")
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(event: Value) -> Result<SyncRequest, RequestError> {
+        SyncRequest::from_event(&event)
+    }
+
+    #[test]
+    fn empty_payloads_mean_the_configured_defaults() {
+        for event in [Value::Null, json!({})] {
+            assert_eq!(parse(event).unwrap(), SyncRequest::default());
+        }
+    }
+
+    #[test]
+    fn scheduled_event_envelope_uses_its_detail() {
+        let envelope = json!({
+            "version": "0", "id": "53dc4d37", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-28T09:00:00Z",
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"],
+            "detail": {}
+        });
+        assert_eq!(parse(envelope.clone()).unwrap(), SyncRequest::default());
+        let mut with_detail = envelope;
+        with_detail["detail"] = json!({"action": "status"});
+        assert_eq!(parse(with_detail).unwrap().action, Some(Action::Status));
+    }
+
+    #[test]
+    fn manual_request_fields_are_read() {
+        let request = parse(json!({
+            "action": "Restart", "resetScope": "Watermark, Escrows",
+            "appDisplayName": " AWS IAM Identity Center ", "jobId": "AWSSCIM.a.b",
+            "dryRun": true, "wait": true, "waitLimitSeconds": 30, "force": true
+        }))
+        .unwrap();
+        assert_eq!(request.action, Some(Action::Restart));
+        assert_eq!(
+            request.reset_scope.unwrap().criteria().as_deref(),
+            Some("Watermark,Escrows")
+        );
+        assert_eq!(
+            request.target,
+            Some(Target::DisplayName("AWS IAM Identity Center".into()))
+        );
+        assert_eq!(request.job_id.as_deref(), Some("AWSSCIM.a.b"));
+        assert!(request.dry_run && request.force);
+        assert_eq!(request.wait_limit, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn bad_requests_quote_the_bad_value() {
+        for (event, expected) in [
+            (json!({"action": "reboot"}), "\"reboot\""),
+            (json!({"resetScope": "None"}), "\"None\""),
+            (
+                json!({"resetScope": "ConnectorDataStore"}),
+                "\"ConnectorDataStore\"",
+            ),
+            (json!({"actoin": "restart"}), "actoin"),
+            (json!({"dryRun": "yes"}), "dryRun"),
+            (json!({"jobId": "   "}), "jobId"),
+            (json!({"servicePrincipalId": "abc"}), "servicePrincipalId"),
+            (json!([1, 2]), "array"),
+            (json!("restart"), "string"),
+            (
+                json!({"source": "aws.events", "detail-type": "x", "detail": 5}),
+                "detail",
+            ),
+        ] {
+            let text = parse(event.clone()).unwrap_err().to_string();
+            assert!(text.contains(expected), "{event} -> {text}");
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The Entra app's credentials: read from Secrets Manager, parsed, cached for warm invocations.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use serde_json::{Map, Value};
+use thiserror::Error;
+use tokio::sync::{Mutex, OnceCell};
+use tracing::info;
+
+use crate::config::parse_guid;
+use crate::sensitive::Sensitive;
+use crate::transport::Deadline;
+
+/// Long enough to spare warm invocations a call, short enough to pick up a rotation soon.
+const CACHE_TTL: Duration = Duration::from_secs(300);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SHAPE: &str = r#"{"tenant_id": "<directory (tenant) id>", "client_id": "<application (client) id>", "client_secret": "<client secret value>"}"#;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum SecretError {
+    #[error(
+        "Secrets Manager has no secret {secret_id:?} in this account and region: create it \
+         (see the README) or fix SECRET_ID"
+    )]
+    NotFound { secret_id: String },
+    #[error(
+        "access to secret {secret_id:?} was denied ({code}): allow secretsmanager:GetSecretValue \
+         on it in the function's role (and kms:Decrypt if it uses a customer-managed key)"
+    )]
+    AccessDenied { secret_id: String, code: String },
+    #[error("Secrets Manager could not be reached for secret {secret_id:?}: {detail}")]
+    Unavailable { secret_id: String, detail: String },
+    #[error(
+        "secret {secret_id:?} has no SecretString: store the credentials as JSON text: {SHAPE}"
+    )]
+    NotText { secret_id: String },
+    #[error("secret {secret_id:?} is not a JSON object ({problem}): store it as {SHAPE}")]
+    Malformed { secret_id: String, problem: String },
+    #[error("secret {secret_id:?} has no {field} (accepted keys: {keys}): store it as {SHAPE}")]
+    MissingField {
+        secret_id: String,
+        field: &'static str,
+        keys: String,
+    },
+    #[error("secret {secret_id:?} field {field} is not valid: {fix}")]
+    InvalidField {
+        secret_id: String,
+        field: &'static str,
+        fix: String,
+    },
+}
+
+/// The directory (tenant) id or one of its domain names, e.g. `contoso.onmicrosoft.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the secret holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntraCredentials {
+    pub tenant_id: TenantId,
+    pub client_id: String,
+    pub client_secret: Sensitive,
+    pub app_display_name: Option<String>,
+    pub service_principal_id: Option<String>,
+}
+
+// Accepted spellings, snake_case first: ours, camelCase, `az ad sp create-for-rbac` output.
+const TENANT_KEYS: &[&str] = &["tenant_id", "tenantId", "tenant"];
+const CLIENT_ID_KEYS: &[&str] = &["client_id", "clientId", "appId"];
+const CLIENT_SECRET_KEYS: &[&str] = &["client_secret", "clientSecret", "password"];
+const DISPLAY_NAME_KEYS: &[&str] = &["app_display_name", "appDisplayName"];
+const SP_ID_KEYS: &[&str] = &["service_principal_id", "servicePrincipalId"];
+
+impl EntraCredentials {
+    /// Parses the SecretString. Errors never quote a value from the secret.
+    pub fn parse(secret_id: &str, text: &str) -> Result<Self, SecretError> {
+        let fields = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(fields)) => fields,
+            Ok(_) => {
+                return Err(malformed(
+                    secret_id,
+                    "the top level is not an object".into(),
+                ));
+            }
+            Err(error) => {
+                let problem = format!(
+                    "invalid JSON at line {} column {}",
+                    error.line(),
+                    error.column()
+                );
+                return Err(malformed(secret_id, problem));
+            }
+        };
+        let reader = Fields { secret_id, fields };
+        let tenant = reader.required("tenant_id", TENANT_KEYS)?;
+        let client_id = reader.required("client_id", CLIENT_ID_KEYS)?;
+        let client_secret = reader.required("client_secret", CLIENT_SECRET_KEYS)?;
+        let service_principal_id = reader
+            .optional("service_principal_id", SP_ID_KEYS)?
+            .map(|id| parse_guid(&id).map_err(|fix| reader.invalid("service_principal_id", fix)))
+            .transpose()?;
+        Ok(Self {
+            tenant_id: TenantId(
+                valid_tenant(&tenant).map_err(|fix| reader.invalid("tenant_id", fix))?,
+            ),
+            client_id: parse_guid(&client_id).map_err(|_| {
+                reader.invalid(
+                    "client_id",
+                    "expected the Application (client) ID, a GUID, from the app registration's \
+                     Overview page"
+                        .into(),
+                )
+            })?,
+            client_secret: Sensitive::new(client_secret),
+            app_display_name: reader.optional("app_display_name", DISPLAY_NAME_KEYS)?,
+            service_principal_id,
+        })
+    }
+}
+
+fn malformed(secret_id: &str, problem: String) -> SecretError {
+    SecretError::Malformed {
+        secret_id: secret_id.to_string(),
+        problem,
+    }
+}
+
+struct Fields<'a> {
+    secret_id: &'a str,
+    fields: Map<String, Value>,
+}
+
+impl Fields<'_> {
+    /// The first present spelling, trimmed; blank counts as absent. Wrong types are errors.
+    fn optional(&self, field: &'static str, keys: &[&str]) -> Result<Option<String>, SecretError> {
+        for key in keys {
+            match self.fields.get(*key) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(text)) if text.trim().is_empty() => continue,
+                Some(Value::String(text)) => return Ok(Some(text.trim().to_string())),
+                Some(_) => {
+                    return Err(self.invalid(field, format!("`{key}` must be a JSON string")));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn required(&self, field: &'static str, keys: &[&str]) -> Result<String, SecretError> {
+        self.optional(field, keys)?
+            .ok_or_else(|| SecretError::MissingField {
+                secret_id: self.secret_id.to_string(),
+                field,
+                keys: keys.join(", "),
+            })
+    }
+
+    fn invalid(&self, field: &'static str, fix: String) -> SecretError {
+        SecretError::InvalidField {
+            secret_id: self.secret_id.to_string(),
+            field,
+            fix,
+        }
+    }
+}
+
+fn valid_tenant(text: &str) -> Result<String, String> {
+    if let Ok(guid) = parse_guid(text) {
+        return Ok(guid);
+    }
+    let is_domain = text.contains('.')
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if is_domain {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(
+            "expected the Directory (tenant) ID, a GUID, or a verified domain such as \
+             contoso.onmicrosoft.com"
+                .into(),
+        )
+    }
+}
+
+/// How a cached value came to be: read in this call, or reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    JustRead,
+    Cached,
+}
+
+/// Reads and caches the credentials secret. The SDK client is built on first use, so a cold
+/// start does no AWS work before the first invocation asks for it.
+pub struct SecretStore {
+    secret_id: String,
+    client: OnceCell<aws_sdk_secretsmanager::Client>,
+    cached: Mutex<Option<(Instant, Arc<EntraCredentials>)>>,
+}
+
+impl SecretStore {
+    pub fn new(secret_id: String) -> Self {
+        Self {
+            secret_id,
+            client: OnceCell::new(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+
+    pub async fn credentials(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<(Arc<EntraCredentials>, Freshness), SecretError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((read_at, credentials)) = cached.as_ref()
+            && read_at.elapsed() < CACHE_TTL
+        {
+            return Ok((credentials.clone(), Freshness::Cached));
+        }
+        let credentials = Arc::new(self.read(deadline).await?);
+        *cached = Some((Instant::now(), credentials.clone()));
+        Ok((credentials, Freshness::JustRead))
+    }
+
+    /// Forgets the cached value, so the next read picks up a rotated secret.
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn read(&self, deadline: &Deadline) -> Result<EntraCredentials, SecretError> {
+        let unavailable = |detail: String| SecretError::Unavailable {
+            secret_id: self.secret_id.clone(),
+            detail,
+        };
+        let remaining = deadline
+            .remaining()
+            .ok_or_else(|| unavailable("the invocation's deadline was reached".into()))?;
+        let limit = CALL_TIMEOUT.min(remaining);
+        let call = async {
+            let client = self.client.get_or_init(build_client).await;
+            client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send()
+                .await
+        };
+        let output = tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| unavailable(format!("no answer within {limit:?}")))?
+            .map_err(|error| self.explain(error))?;
+        info!(secret_id = %self.secret_id, "read the credentials secret");
+        let text = output.secret_string().ok_or_else(|| SecretError::NotText {
+            secret_id: self.secret_id.clone(),
+        })?;
+        EntraCredentials::parse(&self.secret_id, text)
+    }
+
+    fn explain<E>(&self, error: aws_sdk_secretsmanager::error::SdkError<E>) -> SecretError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let secret_id = self.secret_id.clone();
+        match error.code() {
+            Some("ResourceNotFoundException") => SecretError::NotFound { secret_id },
+            Some(
+                code @ ("AccessDeniedException"
+                | "DecryptionFailure"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException"),
+            ) => SecretError::AccessDenied {
+                secret_id,
+                code: code.to_string(),
+            },
+            _ => SecretError::Unavailable {
+                secret_id,
+                detail: DisplayErrorContext(&error).to_string(),
+            },
+        }
+    }
+}
+
+async fn build_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    aws_sdk_secretsmanager::Client::new(&config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "canary-client-secret-7Q~x";
+
+    fn parse(text: &str) -> Result<EntraCredentials, SecretError> {
+        EntraCredentials::parse("entra/creds", text)
+    }
+
+    #[test]
+    fn reads_every_accepted_spelling() {
+        let tenant = "11111111-2222-3333-4444-555555555555";
+        let client = "66666666-7777-8888-9999-000000000000";
+        for text in [
+            format!(
+                r#"{{"tenant_id":"{tenant}","client_id":"{client}","client_secret":"{CANARY}","extra":1}}"#
+            ),
+            format!(r#"{{"tenantId":"{tenant}","clientId":"{client}","clientSecret":"{CANARY}"}}"#),
+            format!(
+                r#"{{"tenant":"{tenant}","appId":"{client}","password":"{CANARY}","displayName":"x"}}"#
+            ),
+        ] {
+            let credentials = parse(&text).unwrap();
+            assert_eq!(credentials.tenant_id.as_str(), tenant);
+            assert_eq!(credentials.client_id, client);
+            assert_eq!(credentials.client_secret.expose(), CANARY);
+        }
+    }
+
+    #[test]
+    fn optional_target_fields_and_domains() {
+        let credentials = parse(&format!(
+            r#"{{"tenant_id":" Contoso.onmicrosoft.com ","client_id":"66666666-7777-8888-9999-000000000000",
+               "client_secret":"{CANARY}","appDisplayName":"AWS IAM Identity Center",
+               "service_principal_id":"AAAAAAAA-bbbb-cccc-dddd-eeeeeeeeeeee"}}"#
+        ))
+        .unwrap();
+        assert_eq!(credentials.tenant_id.as_str(), "contoso.onmicrosoft.com");
+        assert_eq!(
+            credentials.app_display_name.as_deref(),
+            Some("AWS IAM Identity Center")
+        );
+        assert_eq!(
+            credentials.service_principal_id.as_deref(),
+            Some("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+        );
+    }
+
+    #[test]
+    fn bad_secrets_name_the_field_and_never_the_value() {
+        let ok_ids = r#""tenant_id":"11111111-2222-3333-4444-555555555555","client_id":"66666666-7777-8888-9999-000000000000""#;
+        for (text, expected) in [
+            (format!("{{\"client_secret\": \"{CANARY}\""), "invalid JSON"),
+            (format!("[\"{CANARY}\"]"), "not an object"),
+            (format!("{{{ok_ids}}}"), "client_secret"),
+            (
+                format!("{{{ok_ids},\"client_secret\":\"  \"}}"),
+                "client_secret",
+            ),
+            (
+                format!("{{{ok_ids},\"client_secret\":12345}}"),
+                "client_secret",
+            ),
+            (
+                format!(
+                    "{{\"tenant_id\":\"not a tenant\",\"client_id\":\"66666666-7777-8888-9999-000000000000\",\"client_secret\":\"{CANARY}\"}}"
+                ),
+                "tenant_id",
+            ),
+            (
+                format!(
+                    "{{\"tenant_id\":\"contoso.com\",\"client_id\":\"{CANARY}\",\"client_secret\":\"{CANARY}\"}}"
+                ),
+                "client_id",
+            ),
+        ] {
+            let message = parse(&text).unwrap_err().to_string();
+            assert!(message.contains(expected), "{text} -> {message}");
+            assert!(message.contains("entra/creds"), "{message}");
+            assert!(!message.contains(CANARY), "leaked: {message}");
+            assert!(!message.contains("12345"), "leaked: {message}");
+        }
+    }
+}

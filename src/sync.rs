@@ -1,0 +1,338 @@
+//! The use case: find the IAM Identity Center app's synchronization jobs, act on them, report.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, stream};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing::info;
+
+use crate::config::{Action, ConfigError, ResetScope, Settings, Target};
+use crate::entra::{Authenticator, TokenClient};
+use crate::error::SyncError;
+use crate::graph::model::{ServicePrincipal, SynchronizationJob};
+use crate::graph::{GraphClient, GraphErrorKind, Traced};
+use crate::report::{JobReport, JobResult, Report};
+use crate::request::SyncRequest;
+use crate::secret::{EntraCredentials, SecretStore};
+use crate::transport::{Deadline, RetryPolicy, Transport};
+
+/// A display name's service principal id changes only when the app is recreated.
+const RESOLVED_TTL: Duration = Duration::from_secs(3600);
+/// Jobs acted on at once; an app rarely has more than one or two.
+const JOB_CONCURRENCY: usize = 4;
+
+/// The configuration and the request, merged: what this invocation will do.
+#[derive(Debug, Clone)]
+struct Plan {
+    action: Action,
+    reset_scope: ResetScope,
+    job_id: Option<String>,
+    dry_run: bool,
+}
+
+impl Plan {
+    fn new(settings: &Settings, request: &SyncRequest) -> Self {
+        Self {
+            action: request.action.unwrap_or(settings.action),
+            reset_scope: request
+                .reset_scope
+                .clone()
+                .unwrap_or_else(|| settings.reset_scope.clone()),
+            job_id: request.job_id.clone(),
+            dry_run: request.dry_run,
+        }
+    }
+}
+
+/// Everything one execution environment keeps between invocations.
+pub struct SyncService {
+    settings: Settings,
+    auth: Arc<Authenticator>,
+    graph: GraphClient,
+    resolved: Mutex<HashMap<String, (Instant, ServicePrincipal)>>,
+}
+
+impl SyncService {
+    pub fn new(settings: Settings) -> Result<Self, SyncError> {
+        let transport = Transport::new(settings.http_timeout, RetryPolicy::default())
+            .map(Arc::new)
+            .map_err(|error| SyncError::Startup(format!("the HTTP client failed: {error}")))?;
+        let tokens = TokenClient::new(
+            transport.clone(),
+            settings.endpoints.authority.clone(),
+            settings.endpoints.scope.clone(),
+        );
+        let auth = Arc::new(Authenticator::new(
+            SecretStore::new(settings.secret_id.clone()),
+            tokens,
+        ));
+        let graph = GraphClient::new(transport, auth.clone(), &settings.endpoints.graph);
+        Ok(Self {
+            settings,
+            auth,
+            graph,
+            resolved: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub async fn run(&self, request: SyncRequest, deadline: Deadline) -> Result<Report, SyncError> {
+        let started_at = OffsetDateTime::now_utc();
+        let clock = Instant::now();
+        let plan = Plan::new(&self.settings, &request);
+        let credentials = self.auth.credentials(&deadline).await?;
+        let target = self.target(&request, &credentials)?;
+        let service_principal = self.resolve(&target, &deadline).await?;
+        let jobs = self
+            .jobs(&service_principal, &target, &plan, &deadline)
+            .await?;
+        let reports: Vec<JobReport> = stream::iter(jobs.value.iter())
+            .map(|job| self.act(&plan, &service_principal, job, &jobs.request_ids, &deadline))
+            .buffered(JOB_CONCURRENCY)
+            .collect()
+            .await;
+        reports.iter().for_each(JobReport::log_summary);
+        let app = app_name(&service_principal);
+        check_failures(&reports)?;
+        Ok(Report {
+            summary: Report::summarize(plan.action, plan.dry_run, &app, &reports),
+            action: plan.action,
+            dry_run: plan.dry_run,
+            reset_scope: plan.reset_scope.criteria(),
+            service_principal,
+            jobs: reports,
+            started_at: started_at.format(&Rfc3339).unwrap_or_default(),
+            duration_ms: clock.elapsed().as_millis() as u64,
+            function_version: env!("CARGO_PKG_VERSION"),
+        })
+    }
+
+    /// The request's target, else the function's, else the secret's; an id beats a name.
+    fn target(
+        &self,
+        request: &SyncRequest,
+        credentials: &EntraCredentials,
+    ) -> Result<Target, SyncError> {
+        if let Some(target) = request
+            .target
+            .clone()
+            .or_else(|| self.settings.target.clone())
+        {
+            return Ok(target);
+        }
+        let from_secret = match (
+            &credentials.service_principal_id,
+            &credentials.app_display_name,
+        ) {
+            (Some(id), _) => Some(Target::ServicePrincipalId(id.clone())),
+            (None, Some(name)) => Some(Target::DisplayName(name.clone())),
+            (None, None) => None,
+        };
+        from_secret.ok_or(SyncError::Config(ConfigError::MissingTarget))
+    }
+
+    async fn resolve(
+        &self,
+        target: &Target,
+        deadline: &Deadline,
+    ) -> Result<ServicePrincipal, SyncError> {
+        let name = match target {
+            Target::ServicePrincipalId(id) => {
+                return Ok(ServicePrincipal {
+                    id: id.clone(),
+                    ..Default::default()
+                });
+            }
+            Target::DisplayName(name) => name,
+        };
+        if let Some(cached) = self.cached(name) {
+            return Ok(cached);
+        }
+        let Traced {
+            value: mut found, ..
+        } = self.graph.find_service_principals(name, deadline).await?;
+        match found.len() {
+            0 => Err(SyncError::ServicePrincipalNotFound { name: name.clone() }),
+            1 => {
+                let service_principal = found.remove(0);
+                info!(display_name = %name, service_principal_id = %service_principal.id, "resolved the service principal");
+                self.remember(name, &service_principal);
+                Ok(service_principal)
+            }
+            count => Err(SyncError::AmbiguousServicePrincipal {
+                name: name.clone(),
+                count,
+                ids: found
+                    .iter()
+                    .map(|sp| sp.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    fn cached(&self, name: &str) -> Option<ServicePrincipal> {
+        let resolved = self.resolved.lock().ok()?;
+        let (at, service_principal) = resolved.get(&name.to_lowercase())?;
+        (at.elapsed() < RESOLVED_TTL).then(|| service_principal.clone())
+    }
+
+    fn remember(&self, name: &str, service_principal: &ServicePrincipal) {
+        if let Ok(mut resolved) = self.resolved.lock() {
+            resolved.insert(
+                name.to_lowercase(),
+                (Instant::now(), service_principal.clone()),
+            );
+        }
+    }
+
+    fn forget(&self, target: &Target) {
+        if let (Target::DisplayName(name), Ok(mut resolved)) = (target, self.resolved.lock()) {
+            resolved.remove(&name.to_lowercase());
+        }
+    }
+
+    /// The jobs to act on: all of them, or the one `jobId` names.
+    async fn jobs(
+        &self,
+        service_principal: &ServicePrincipal,
+        target: &Target,
+        plan: &Plan,
+        deadline: &Deadline,
+    ) -> Result<Traced<Vec<SynchronizationJob>>, SyncError> {
+        let mut jobs = match self.graph.list_jobs(&service_principal.id, deadline).await {
+            Err(error) if error.kind() == Some(GraphErrorKind::NotFound) => {
+                self.forget(target);
+                return Err(match target {
+                    Target::ServicePrincipalId(id) => {
+                        SyncError::ServicePrincipalIdNotFound { id: id.clone() }
+                    }
+                    Target::DisplayName(name) => {
+                        SyncError::ServicePrincipalNotFound { name: name.clone() }
+                    }
+                });
+            }
+            other => other?,
+        };
+        jobs.value.retain(|job| !job.id.is_empty());
+        let app = app_name(service_principal);
+        if jobs.value.is_empty() {
+            return Err(SyncError::ProvisioningNotConfigured { app });
+        }
+        if let Some(wanted) = &plan.job_id {
+            let available = jobs
+                .value
+                .iter()
+                .map(|job| job.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            jobs.value.retain(|job| &job.id == wanted);
+            if jobs.value.is_empty() {
+                return Err(SyncError::JobNotFound {
+                    job_id: wanted.clone(),
+                    app,
+                    available,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn act(
+        &self,
+        plan: &Plan,
+        service_principal: &ServicePrincipal,
+        job: &SynchronizationJob,
+        list_request_ids: &[String],
+        deadline: &Deadline,
+    ) -> JobReport {
+        let mut report = JobReport::new(&service_principal.id, job, plan.action);
+        report.graph_request_ids.extend_from_slice(list_request_ids);
+        let sp = service_principal.id.as_str();
+        let outcome = match (plan.action, plan.dry_run) {
+            (Action::Status, _) => return report,
+            (_, true) => {
+                report.result = JobResult::WouldTrigger;
+                return report;
+            }
+            (Action::Restart, false) => {
+                self.graph
+                    .restart(sp, &job.id, &plan.reset_scope, deadline)
+                    .await
+            }
+            (Action::Start, false) => self.graph.start(sp, &job.id, deadline).await,
+        };
+        match outcome {
+            Ok(traced) => {
+                report.result = JobResult::Triggered;
+                report.graph_request_ids.extend(traced.request_ids);
+            }
+            Err(error) => {
+                report.result = JobResult::Failed;
+                report.failure = Some(SyncError::from(error));
+            }
+        }
+        report
+    }
+}
+
+fn app_name(service_principal: &ServicePrincipal) -> String {
+    match &service_principal.display_name {
+        Some(name) => format!("{name:?} ({})", service_principal.id),
+        None => format!("service principal {}", service_principal.id),
+    }
+}
+
+/// Fails the invocation when any job's action failed, naming each one.
+fn check_failures(reports: &[JobReport]) -> Result<(), SyncError> {
+    let failures: Vec<&JobReport> = reports
+        .iter()
+        .filter(|job| job.result == JobResult::Failed)
+        .collect();
+    let Some(first) = failures.first() else {
+        return Ok(());
+    };
+    // A single job's failure is reported as itself, keeping its errorType and advice.
+    if let ([only], 1) = (failures.as_slice(), reports.len())
+        && let Some(error) = &only.failure
+    {
+        return Err(error.clone());
+    }
+    let triggered = reports
+        .iter()
+        .filter(|job| job.result == JobResult::Triggered)
+        .map(|job| job.job_id.as_str())
+        .collect::<Vec<_>>();
+    let details = failures
+        .iter()
+        .map(|job| {
+            format!(
+                "{}: {}",
+                job.job_id,
+                job.failure
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(SyncError::JobsFailed {
+        failed: failures.len(),
+        total: reports.len(),
+        details: format!(
+            "{details} (triggered: {})",
+            if triggered.is_empty() {
+                "none".into()
+            } else {
+                triggered.join(", ")
+            }
+        ),
+        error_type: first
+            .failure
+            .as_ref()
+            .map_or("GraphError", SyncError::error_type),
+    })
+}

@@ -1,0 +1,324 @@
+//! The one HTTP stack for Entra and Graph: timeouts, bounded retries with backoff and jitter,
+//! `Retry-After`, no redirects, and never past the invocation's deadline.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+use thiserror::Error;
+use tracing::{info, warn};
+
+const USER_AGENT: &str = concat!("entra-idc-sync/", env!("CARGO_PKG_VERSION"));
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time kept back from Lambda's deadline so the invocation ends with our error, not a kill.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+/// The point in time by which this invocation must have answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    /// From Lambda's deadline (epoch milliseconds), keeping a safety margin.
+    pub fn from_lambda_deadline_ms(epoch_ms: u64) -> Self {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|now| now.as_millis() as u64)
+            .unwrap_or(0);
+        let left = Duration::from_millis(epoch_ms.saturating_sub(now_ms));
+        Self(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+    }
+
+    pub fn after(duration: Duration) -> Self {
+        Self(Instant::now() + duration)
+    }
+
+    /// Time left, `None` once it has passed.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.0
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+    }
+
+    pub fn instant(&self) -> Instant {
+        self.0
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum TransportError {
+    #[error("no answer within {0:?} (request timeout)")]
+    Timeout(Duration),
+    #[error("could not connect ({0})")]
+    Connect(String),
+    #[error("the connection failed ({0})")]
+    Connection(String),
+    #[error("the invocation's deadline was reached")]
+    DeadlineReached,
+}
+
+/// Bounded exponential backoff with jitter.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The pause before attempt `attempt + 1`: exponential, jittered into [50%, 100%], never
+    /// shorter than what the server asked for.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.max_delay);
+        let jittered = exponential.mul_f64(0.5 + fastrand::f64() * 0.5);
+        retry_after.map_or(jittered, |asked| asked.max(jittered))
+    }
+}
+
+/// Whether a request may be sent again after a failure that happened once it was on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reads and token requests: safe to repeat.
+    Safe,
+    /// Triggers: repeat only when the server says it did not act (429/503/504) or the
+    /// connection was never made.
+    Unsafe,
+}
+
+/// One sent request's outcome, with the correlation id we generated for it.
+#[derive(Debug)]
+pub struct Sent {
+    pub response: Response,
+    pub client_request_id: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl Transport {
+    /// Fails only when the TLS stack cannot start, which no input can cause.
+    pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            // A bearer token must never follow a redirect to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()?;
+        Ok(Self {
+            client,
+            timeout,
+            retry,
+        })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request `build` makes (called once per attempt with a fresh
+    /// `client-request-id`), retrying throttling, unavailability and connection failures.
+    /// A final 429/503/504 is returned as a response for the caller to explain.
+    pub async fn send(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        deadline: &Deadline,
+        build: impl Fn(&reqwest::Client, &str) -> RequestBuilder,
+    ) -> Result<Sent, TransportError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let client_request_id = uuid::Uuid::new_v4().to_string();
+            let remaining = deadline
+                .remaining()
+                .ok_or(TransportError::DeadlineReached)?;
+            let timeout = self.timeout.min(remaining);
+            let started = Instant::now();
+            let outcome = build(&self.client, &client_request_id)
+                .header("client-request-id", &client_request_id)
+                .timeout(timeout)
+                .send()
+                .await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let (retry_after, error) = match outcome {
+                Ok(response) if !is_retryable_status(response.status()) => {
+                    log_response(what, &response, &client_request_id, attempt, elapsed_ms);
+                    return Ok(Sent {
+                        response,
+                        client_request_id,
+                        attempts: attempt,
+                    });
+                }
+                Ok(response) => {
+                    log_response(what, &response, &client_request_id, attempt, elapsed_ms);
+                    if attempt >= self.retry.max_attempts {
+                        return Ok(Sent {
+                            response,
+                            client_request_id,
+                            attempts: attempt,
+                        });
+                    }
+                    (retry_after(&response), None)
+                }
+                Err(error) => {
+                    let error = classify(error, timeout);
+                    warn!(what, attempt, elapsed_ms, client_request_id, error = %error, "request failed");
+                    let retryable = match &error {
+                        TransportError::Connect(_) => true,
+                        _ => idempotency == Idempotency::Safe,
+                    };
+                    if !retryable || attempt >= self.retry.max_attempts {
+                        return Err(error);
+                    }
+                    (None, Some(error))
+                }
+            };
+            let pause = self.retry.delay(attempt, retry_after);
+            if deadline.remaining().is_none_or(|left| left <= pause) {
+                warn!(
+                    what,
+                    attempt,
+                    pause_ms = pause.as_millis() as u64,
+                    "no time left to retry before the deadline"
+                );
+                return Err(error.unwrap_or(TransportError::DeadlineReached));
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 503 | 504)
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get("retry-after")?.to_str().ok()?;
+    parse_retry_after(value, SystemTime::now())
+}
+
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn classify(error: reqwest::Error, timeout: Duration) -> TransportError {
+    let detail = error_chain(&error);
+    if error.is_timeout() {
+        TransportError::Timeout(timeout)
+    } else if error.is_connect() {
+        TransportError::Connect(detail)
+    } else {
+        TransportError::Connection(detail)
+    }
+}
+
+/// The error and its causes on one line; reqwest's own text hides the useful part.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn log_response(
+    what: &str,
+    response: &Response,
+    client_request_id: &str,
+    attempt: u32,
+    elapsed_ms: u64,
+) {
+    let request_id = response
+        .headers()
+        .get("request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    info!(
+        what,
+        status = response.status().as_u16(),
+        attempt,
+        elapsed_ms,
+        client_request_id,
+        request_id,
+        "http call"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_445_412_470);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_bounded_and_honours_retry_after() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..=10 {
+            let pause = policy.delay(attempt, None);
+            let ceiling = policy
+                .base_delay
+                .saturating_mul(2u32.saturating_pow(attempt - 1))
+                .min(policy.max_delay);
+            assert!(
+                pause <= ceiling && pause >= ceiling / 2,
+                "{attempt}: {pause:?}"
+            );
+        }
+        let asked = Duration::from_secs(30);
+        assert_eq!(policy.delay(1, Some(asked)), asked);
+    }
+
+    #[test]
+    fn lambda_deadline_keeps_a_margin() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = Deadline::from_lambda_deadline_ms(now_ms + 10_000);
+        let left = deadline.remaining().unwrap();
+        assert!(left <= Duration::from_millis(8_500) && left > Duration::from_secs(7));
+        assert!(
+            Deadline::from_lambda_deadline_ms(now_ms)
+                .remaining()
+                .is_none()
+        );
+    }
+}
