@@ -21,7 +21,7 @@ pub const FUNCTION_ENVIRONMENT: &[&str] = &[
     "AZURE_CLOUD",
     "WAIT_FOR_COMPLETION",
     "WAIT_LIMIT_SECONDS",
-    "MIN_TRIGGER_INTERVAL_SECONDS",
+    "MIN_TRIGGER_INTERVAL",
 ];
 
 /// Overrides for simulators and tuning; deliberately not in the template.
@@ -294,7 +294,7 @@ impl Settings {
                     .unwrap_or(DEFAULT_WAIT_LIMIT),
             },
             min_trigger_interval: env
-                .seconds("MIN_TRIGGER_INTERVAL_SECONDS")?
+                .seconds("MIN_TRIGGER_INTERVAL")?
                 .unwrap_or(DEFAULT_MIN_TRIGGER_INTERVAL),
             http_timeout: env
                 .seconds("HTTP_TIMEOUT_SECONDS")?
@@ -332,16 +332,36 @@ impl Env<'_> {
             .transpose()
     }
 
+    /// Whole seconds, optionally with a unit: `600`, `600s`, `10m`, `1h`.
     fn seconds(&self, name: &'static str) -> Result<Option<Duration>, ConfigError> {
         self.get(name)
             .map(|value| {
-                value
-                    .parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| invalid(name, &value, "use a whole number of seconds".into()))
+                parse_duration(&value).ok_or_else(|| {
+                    let fix = "use a whole number of seconds, e.g. 600 (or 10m, 1h)";
+                    invalid(name, &value, fix.into())
+                })
             })
             .transpose()
     }
+}
+
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim().to_ascii_lowercase();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text.as_str(), "s"),
+    };
+    let scale = match unit.trim() {
+        "s" | "sec" | "seconds" => 1,
+        "m" | "min" | "minutes" => 60,
+        "h" | "hours" => 3600,
+        _ => return None,
+    };
+    number
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(scale)
+        .map(Duration::from_secs)
 }
 
 fn invalid(variable: &'static str, value: &str, fix: String) -> ConfigError {
@@ -540,6 +560,15 @@ mod tests {
             assert!(text.contains(variable), "{text}");
             assert!(text.contains(hint), "{text}");
         }
+    }
+
+    #[test]
+    fn durations_take_seconds_or_a_unit() {
+        assert_eq!(parse_duration("600"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("-5"), None);
+        assert_eq!(parse_duration("5 days"), None);
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub enum SyncError {
         details: String,
         error_type: &'static str,
     },
+    #[error("the provisioning cycle failed: {details}")]
+    CycleFailed { details: String },
+    #[error("unhealthy synchronization: {details}")]
+    Unhealthy { details: String, quarantined: bool },
     #[error(
         "the invocation ran out of time before it finished; raise the function Timeout or \
          lower WAIT_LIMIT_SECONDS"
@@ -104,6 +108,11 @@ impl SyncError {
             Self::ProvisioningNotConfigured { .. } => "ProvisioningNotConfigured",
             Self::JobNotFound { .. } => "JobNotFound",
             Self::JobsFailed { error_type, .. } => error_type,
+            Self::CycleFailed { .. } => "SynchronizationCycleFailed",
+            Self::Unhealthy {
+                quarantined: true, ..
+            } => "JobQuarantined",
+            Self::Unhealthy { .. } => "UnhealthySynchronizationJob",
             Self::DeadlineExceeded => "Timeout",
             Self::Startup(_) => "StartupError",
         }

@@ -4,15 +4,20 @@
 //! [`request::SyncRequest`], the use case ([`sync`]) merges it with the function's
 //! [`config`] and the Entra credentials from Secrets Manager ([`secret`]), gets a Graph token
 //! ([`entra`]), drives the synchronization jobs through the Graph client ([`graph`]) and
-//! returns a [`report`]. [`transport`] is the one HTTP stack both Entra and Graph calls use
+//! returns a [`report`]. Around the trigger sit the restart-storm [`guard`], the [`health`]
+//! judgement, the wait for the new [`cycle`], and CloudWatch [`metrics`]. [`transport`] is the one HTTP stack both Entra and Graph calls use
 //! (timeouts, retries, deadline); [`sensitive`] keeps secrets out of every output.
 
 pub mod config;
+pub mod cycle;
 pub mod entra;
 pub mod error;
 pub mod graph;
+pub mod guard;
 pub mod handler;
+pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod report;
 pub mod request;
 pub mod secret;

@@ -4,9 +4,13 @@
 use serde::{Serialize, Serializer};
 use tracing::info;
 
+use time::OffsetDateTime;
+
 use crate::config::Action;
+use crate::cycle::CycleReport;
 use crate::error::SyncError;
 use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
+use crate::health::{self, Health};
 
 /// What happened to one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -18,6 +22,8 @@ pub enum JobResult {
     WouldTrigger,
     /// The status action: read only.
     StatusRead,
+    /// The restart-storm guard left the job alone; see `skipReason`.
+    Skipped,
     /// The trigger call failed; see `error`.
     Failed,
 }
@@ -36,6 +42,12 @@ pub struct JobReport {
     pub quarantine: Option<Quarantine>,
     pub count_successive_complete_failures: Option<i64>,
     pub troubleshooting_url: Option<String>,
+    pub health: Health,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// The cycle the trigger started, when the invocation waited for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<CycleReport>,
     pub graph_request_ids: Vec<String>,
     /// Why the action failed; reported as its message and `errorType`.
     #[serde(
@@ -58,7 +70,13 @@ fn failure_fields<S: Serializer>(
 
 impl JobReport {
     /// The job as read from Graph, before anything was done to it.
-    pub fn new(service_principal_id: &str, job: &SynchronizationJob, action: Action) -> Self {
+    pub fn new(
+        service_principal_id: &str,
+        job: &SynchronizationJob,
+        action: Action,
+        now: OffsetDateTime,
+    ) -> Self {
+        let health = health::judge(job, now);
         let status = job.status.clone().unwrap_or_default();
         Self {
             service_principal_id: service_principal_id.to_string(),
@@ -75,9 +93,24 @@ impl JobReport {
             quarantine: status.quarantine,
             count_successive_complete_failures: status.count_successive_complete_failures,
             troubleshooting_url: status.troubleshooting_url,
+            health,
+            skip_reason: None,
+            cycle: None,
             graph_request_ids: Vec::new(),
             failure: None,
         }
+    }
+
+    /// Takes a later read of the job (after waiting): its status and health replace the old.
+    pub fn update(&mut self, job: &SynchronizationJob, now: OffsetDateTime) {
+        let fresh = Self::new(&self.service_principal_id, job, self.action, now);
+        self.schedule_state = fresh.schedule_state;
+        self.status_code = fresh.status_code;
+        self.last_execution = fresh.last_execution;
+        self.quarantine = fresh.quarantine;
+        self.count_successive_complete_failures = fresh.count_successive_complete_failures;
+        self.troubleshooting_url = fresh.troubleshooting_url;
+        self.health = fresh.health;
     }
 
     pub fn log_summary(&self) {
@@ -92,7 +125,10 @@ impl JobReport {
             last_state = last.state.as_deref().unwrap_or(""),
             last_began = last.time_began.as_deref().unwrap_or(""),
             last_exported = last.count_exported.unwrap_or(0),
-            quarantined = self.quarantine.is_some(),
+            healthy = self.health.healthy,
+            quarantined = self.health.quarantined,
+            skip_reason = self.skip_reason.as_deref().unwrap_or(""),
+            cycle = ?self.cycle.as_ref().map(|cycle| cycle.state),
             error = self.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
             "job summary"
         );
@@ -126,10 +162,19 @@ impl Report {
             ),
             _ => (count(JobResult::Triggered), "triggered"),
         };
-        let failed = count(JobResult::Failed);
         let mut text = format!("{action}: {done} {} of {app} {verb}", plural(done));
-        if failed > 0 {
-            text.push_str(&format!(", {failed} failed"));
+        for (result, label) in [
+            (JobResult::Skipped, "skipped"),
+            (JobResult::Failed, "failed"),
+        ] {
+            let n = count(result);
+            if n > 0 {
+                text.push_str(&format!(", {n} {label}"));
+            }
+        }
+        let unhealthy = jobs.iter().filter(|job| !job.health.healthy).count();
+        if unhealthy > 0 {
+            text.push_str(&format!(", {unhealthy} unhealthy"));
         }
         text
     }

@@ -1,4 +1,5 @@
-//! The use case: find the IAM Identity Center app's synchronization jobs, act on them, report.
+//! The use case: find the IAM Identity Center app's synchronization jobs, act on them
+//! (guarded against restart storms), optionally wait for the new cycle, judge and report.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,10 +11,13 @@ use time::format_description::well_known::Rfc3339;
 use tracing::info;
 
 use crate::config::{Action, ConfigError, ResetScope, Settings, Target};
+use crate::cycle::wait_for_cycle;
 use crate::entra::{Authenticator, TokenClient};
 use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
-use crate::graph::{GraphClient, GraphErrorKind, Traced};
+use crate::graph::{GraphClient, GraphError, GraphErrorKind, Traced};
+use crate::guard::TriggerGuard;
+use crate::metrics;
 use crate::report::{JobReport, JobResult, Report};
 use crate::request::SyncRequest;
 use crate::secret::{EntraCredentials, SecretStore};
@@ -31,10 +35,14 @@ struct Plan {
     reset_scope: ResetScope,
     job_id: Option<String>,
     dry_run: bool,
+    /// How long to wait for the triggered cycle, when waiting.
+    wait: Option<Duration>,
+    force: bool,
 }
 
 impl Plan {
     fn new(settings: &Settings, request: &SyncRequest) -> Self {
+        let wait = request.wait.unwrap_or(settings.wait.enabled);
         Self {
             action: request.action.unwrap_or(settings.action),
             reset_scope: request
@@ -43,6 +51,8 @@ impl Plan {
                 .unwrap_or_else(|| settings.reset_scope.clone()),
             job_id: request.job_id.clone(),
             dry_run: request.dry_run,
+            wait: wait.then(|| request.wait_limit.unwrap_or(settings.wait.limit)),
+            force: request.force,
         }
     }
 }
@@ -52,6 +62,7 @@ pub struct SyncService {
     settings: Settings,
     auth: Arc<Authenticator>,
     graph: GraphClient,
+    guard: TriggerGuard,
     resolved: Mutex<HashMap<String, (Instant, ServicePrincipal)>>,
 }
 
@@ -71,6 +82,7 @@ impl SyncService {
         ));
         let graph = GraphClient::new(transport, auth.clone(), &settings.endpoints.graph);
         Ok(Self {
+            guard: TriggerGuard::new(settings.min_trigger_interval),
             settings,
             auth,
             graph,
@@ -94,8 +106,9 @@ impl SyncService {
             .collect()
             .await;
         reports.iter().for_each(JobReport::log_summary);
+        metrics::emit(&reports);
+        check_outcome(plan.action, &reports)?;
         let app = app_name(&service_principal);
-        check_failures(&reports)?;
         Ok(Report {
             summary: Report::summarize(plan.action, plan.dry_run, &app, &reports),
             action: plan.action,
@@ -240,6 +253,7 @@ impl SyncService {
         Ok(jobs)
     }
 
+    /// Judges, guards, triggers and (when asked) waits for one job.
     async fn act(
         &self,
         plan: &Plan,
@@ -248,33 +262,79 @@ impl SyncService {
         list_request_ids: &[String],
         deadline: &Deadline,
     ) -> JobReport {
-        let mut report = JobReport::new(&service_principal.id, job, plan.action);
+        let now = OffsetDateTime::now_utc();
+        let mut report = JobReport::new(&service_principal.id, job, plan.action, now);
         report.graph_request_ids.extend_from_slice(list_request_ids);
-        let sp = service_principal.id.as_str();
-        let outcome = match (plan.action, plan.dry_run) {
-            (Action::Status, _) => return report,
-            (_, true) => {
-                report.result = JobResult::WouldTrigger;
-                return report;
-            }
-            (Action::Restart, false) => {
-                self.graph
-                    .restart(sp, &job.id, &plan.reset_scope, deadline)
-                    .await
-            }
-            (Action::Start, false) => self.graph.start(sp, &job.id, deadline).await,
-        };
-        match outcome {
+        if plan.action == Action::Status {
+            return report;
+        }
+        if let Some(reason) = self
+            .guard
+            .check(plan.action, job, now)
+            .filter(|_| !plan.force)
+        {
+            info!(job_id = %job.id, reason = %reason, "left the job alone");
+            report.result = JobResult::Skipped;
+            report.skip_reason = Some(reason);
+            return report;
+        }
+        if plan.dry_run {
+            report.result = JobResult::WouldTrigger;
+            return report;
+        }
+        match self
+            .trigger(plan, &service_principal.id, &job.id, deadline)
+            .await
+        {
             Ok(traced) => {
+                self.guard.record(&job.id);
                 report.result = JobResult::Triggered;
                 report.graph_request_ids.extend(traced.request_ids);
             }
             Err(error) => {
                 report.result = JobResult::Failed;
-                report.failure = Some(SyncError::from(error));
+                report.failure = Some(error.into());
+                return report;
             }
         }
+        if let Some(limit) = plan.wait {
+            let waited = wait_for_cycle(
+                &self.graph,
+                &service_principal.id,
+                &job.id,
+                now,
+                limit,
+                deadline,
+            )
+            .await;
+            if let Some(latest) = &waited.job {
+                report.update(latest, OffsetDateTime::now_utc());
+            }
+            report.graph_request_ids.extend(waited.request_ids);
+            report.cycle = Some(waited.cycle);
+        }
         report
+    }
+
+    async fn trigger(
+        &self,
+        plan: &Plan,
+        service_principal_id: &str,
+        job_id: &str,
+        deadline: &Deadline,
+    ) -> Result<Traced<()>, GraphError> {
+        match plan.action {
+            Action::Start => {
+                self.graph
+                    .start(service_principal_id, job_id, deadline)
+                    .await
+            }
+            _ => {
+                self.graph
+                    .restart(service_principal_id, job_id, &plan.reset_scope, deadline)
+                    .await
+            }
+        }
     }
 }
 
@@ -283,6 +343,64 @@ fn app_name(service_principal: &ServicePrincipal) -> String {
         Some(name) => format!("{name:?} ({})", service_principal.id),
         None => format!("service principal {}", service_principal.id),
     }
+}
+
+/// The invocation fails when a trigger failed, a waited cycle failed, or — for the status
+/// action, so a scheduled health check raises the alarm — when a job is unhealthy.
+fn check_outcome(action: Action, reports: &[JobReport]) -> Result<(), SyncError> {
+    check_failures(reports)?;
+    let failed_cycles: Vec<String> = reports
+        .iter()
+        .filter(|job| job.cycle.as_ref().is_some_and(|cycle| cycle.failed()))
+        .map(|job| {
+            let error = job
+                .cycle
+                .as_ref()
+                .and_then(|c| c.execution.as_ref())
+                .and_then(|e| e.error.clone())
+                .unwrap_or_default();
+            format!(
+                "job {}: {} ({}){}",
+                job.job_id,
+                error
+                    .message
+                    .as_deref()
+                    .unwrap_or("no error text from Graph"),
+                error.code.as_deref().unwrap_or("no code"),
+                job.troubleshooting_url
+                    .as_ref()
+                    .map(|url| format!("; troubleshooting: {url}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !failed_cycles.is_empty() {
+        return Err(SyncError::CycleFailed {
+            details: failed_cycles.join("; "),
+        });
+    }
+    let unhealthy: Vec<&JobReport> = reports.iter().filter(|job| !job.health.healthy).collect();
+    if action == Action::Status && !unhealthy.is_empty() {
+        let details = unhealthy
+            .iter()
+            .map(|job| {
+                let problems = job
+                    .health
+                    .problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!("job {}: {problems}", job.job_id)
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        return Err(SyncError::Unhealthy {
+            details,
+            quarantined: unhealthy.iter().any(|job| job.health.quarantined),
+        });
+    }
+    Ok(())
 }
 
 /// Fails the invocation when any job's action failed, naming each one.

@@ -1,0 +1,180 @@
+//! Waiting for the provisioning cycle a trigger started, and what it did.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::graph::GraphClient;
+use crate::graph::model::{SynchronizationJob, TaskExecution};
+use crate::health::parse_time;
+use crate::transport::Deadline;
+
+const FIRST_POLL: Duration = Duration::from_secs(1);
+const MAX_POLL: Duration = Duration::from_secs(15);
+/// Graph's clock and ours may differ a little; a cycle that began this much before our
+/// trigger still counts as the one we started.
+const CLOCK_SKEW: time::Duration = time::Duration::seconds(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CycleState {
+    /// The new cycle ended; see `execution.state` for how.
+    Finished,
+    /// The new cycle began and was still running when the wait ended.
+    Running,
+    /// No new cycle was seen before the wait ended.
+    NotStarted,
+    /// Reading the job failed while waiting; see `note`.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleReport {
+    pub state: CycleState,
+    pub execution: Option<TaskExecution>,
+    pub duration_seconds: Option<f64>,
+    pub waited_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CycleReport {
+    pub fn failed(&self) -> bool {
+        self.state == CycleState::Finished
+            && self.execution.as_ref().and_then(|e| e.state.as_deref()) == Some("Failed")
+    }
+}
+
+/// The last read of the job and the cycle seen in it.
+pub struct Waited {
+    pub cycle: CycleReport,
+    pub job: Option<SynchronizationJob>,
+    pub request_ids: Vec<String>,
+}
+
+/// Polls the job with growing pauses until a cycle that began at or after `triggered_at`
+/// has ended, `limit` has passed, or the invocation's deadline is near.
+pub async fn wait_for_cycle(
+    graph: &GraphClient,
+    service_principal_id: &str,
+    job_id: &str,
+    triggered_at: OffsetDateTime,
+    limit: Duration,
+    deadline: &Deadline,
+) -> Waited {
+    let started = Instant::now();
+    let until = (started + limit).min(deadline.instant());
+    let mut pause = FIRST_POLL;
+    let mut waited = Waited {
+        cycle: observe(None, triggered_at, started),
+        job: None,
+        request_ids: Vec::new(),
+    };
+    loop {
+        if Instant::now() + pause >= until {
+            return waited;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause.mul_f64(1.5)).min(MAX_POLL);
+        match graph.get_job(service_principal_id, job_id, deadline).await {
+            Ok(read) => {
+                waited.request_ids.extend(read.request_ids);
+                waited.cycle = observe(Some(&read.value), triggered_at, started);
+                waited.job = Some(read.value);
+            }
+            Err(error) => {
+                waited.cycle.state = CycleState::Unknown;
+                waited.cycle.note = Some(format!("the wait stopped: {error}"));
+                return waited;
+            }
+        }
+        if waited.cycle.state == CycleState::Finished {
+            return waited;
+        }
+    }
+}
+
+fn observe(
+    job: Option<&SynchronizationJob>,
+    triggered_at: OffsetDateTime,
+    started: Instant,
+) -> CycleReport {
+    let waited_ms = started.elapsed().as_millis() as u64;
+    let execution = job
+        .and_then(SynchronizationJob::last_execution)
+        .filter(|execution| {
+            execution
+                .time_began
+                .as_deref()
+                .and_then(parse_time)
+                .is_some_and(|began| began >= triggered_at - CLOCK_SKEW)
+        })
+        .cloned();
+    let Some(execution) = execution else {
+        return CycleReport {
+            state: CycleState::NotStarted,
+            execution: None,
+            duration_seconds: None,
+            waited_ms,
+            note: None,
+        };
+    };
+    let began = execution.time_began.as_deref().and_then(parse_time);
+    let ended = execution.time_ended.as_deref().and_then(parse_time);
+    let (state, duration_seconds) = match (began, ended) {
+        (Some(began), Some(ended)) => {
+            (CycleState::Finished, Some((ended - began).as_seconds_f64()))
+        }
+        _ => (CycleState::Running, None),
+    };
+    CycleReport {
+        state,
+        execution: Some(execution),
+        duration_seconds,
+        waited_ms,
+        note: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(began: &str, ended: &str, state: &str) -> SynchronizationJob {
+        serde_json::from_str(&format!(
+            r#"{{"id":"j","status":{{"lastExecution":{{"timeBegan":{began},"timeEnded":{ended},"state":{state},"countExported":3}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_cycle_that_began_after_the_trigger_counts() {
+        let trigger = parse_time("2026-11-28T10:00:00Z").unwrap();
+        let now = Instant::now();
+        let old = job(
+            "\"2026-11-28T09:00:00Z\"",
+            "\"2026-11-28T09:01:00Z\"",
+            "\"Succeeded\"",
+        );
+        assert_eq!(
+            observe(Some(&old), trigger, now).state,
+            CycleState::NotStarted
+        );
+        let running = job("\"2026-11-28T10:00:01Z\"", "null", "null");
+        assert_eq!(
+            observe(Some(&running), trigger, now).state,
+            CycleState::Running
+        );
+        let done = job(
+            "\"2026-11-28T10:00:01Z\"",
+            "\"2026-11-28T10:00:31.5Z\"",
+            "\"Failed\"",
+        );
+        let cycle = observe(Some(&done), trigger, now);
+        assert_eq!(cycle.state, CycleState::Finished);
+        assert_eq!(cycle.duration_seconds, Some(30.5));
+        assert!(cycle.failed());
+    }
+}

@@ -1,0 +1,172 @@
+//! The restart-storm guard: Microsoft warns that starting or restarting a job while a cycle
+//! runs can harm the service, so a frequent schedule must not turn into a storm of restarts.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::config::Action;
+use crate::graph::model::SynchronizationJob;
+use crate::health::parse_time;
+
+pub struct TriggerGuard {
+    min_interval: Duration,
+    /// Triggers this execution environment made, so a retried invocation does not repeat
+    /// one before Graph shows the new cycle.
+    recent: Mutex<HashMap<String, Instant>>,
+}
+
+impl TriggerGuard {
+    pub fn new(min_interval: Duration) -> Self {
+        Self {
+            min_interval,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Why `action` must not be sent to `job` now, or `None` when it may.
+    pub fn check(
+        &self,
+        action: Action,
+        job: &SynchronizationJob,
+        now: OffsetDateTime,
+    ) -> Option<String> {
+        let ours = self
+            .recent
+            .lock()
+            .ok()
+            .and_then(|recent| recent.get(&job.id).map(Instant::elapsed));
+        refusal(action, job, now, self.min_interval, ours)
+    }
+
+    pub fn record(&self, job_id: &str) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.insert(job_id.to_string(), Instant::now());
+        }
+    }
+}
+
+fn refusal(
+    action: Action,
+    job: &SynchronizationJob,
+    now: OffsetDateTime,
+    min_interval: Duration,
+    since_our_trigger: Option<Duration>,
+) -> Option<String> {
+    let status = job.status.clone().unwrap_or_default();
+    let code = status.code.as_deref().unwrap_or("unknown");
+    let paused = code == "Paused"
+        || job.schedule.as_ref().and_then(|s| s.state.as_deref()) == Some("Paused");
+    let quarantined = code == "Quarantine" || status.quarantine.is_some();
+    if action == Action::Start && !paused && !quarantined {
+        return Some(format!(
+            "start is only for a paused or quarantined job (Microsoft: do not call start while the job runs on its schedule) and this job is {code}; use restart, or send \"force\": true"
+        ));
+    }
+    let last = status.last_execution.unwrap_or_default();
+    let began = last.time_began.as_deref().and_then(parse_time);
+    let interval = format!("{}s (MIN_TRIGGER_INTERVAL)", min_interval.as_secs());
+    if let Some(began) = began {
+        if last.time_ended.is_none() {
+            return Some(format!(
+                "a provisioning cycle is in progress (began {began}); triggering now could harm it. It was left alone; send \"force\": true to override"
+            ));
+        }
+        let age = now - began;
+        if age < min_interval {
+            return Some(format!(
+                "the last cycle began {}s ago ({began}), less than {interval}; it was left alone to avoid a restart storm",
+                age.whole_seconds().max(0)
+            ));
+        }
+    }
+    match since_our_trigger {
+        Some(elapsed) if elapsed < min_interval => Some(format!(
+            "this function triggered the job {}s ago, less than {interval}; it was left alone to avoid a restart storm",
+            elapsed.as_secs()
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn job(code: &str, began: &str, ended: Option<&str>) -> SynchronizationJob {
+        let ended = ended.map_or("null".into(), |t| format!("\"{t}\""));
+        serde_json::from_str(&format!(
+            r#"{{"id":"j","status":{{"code":"{code}","lastExecution":{{"timeBegan":"{began}","timeEnded":{ended}}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        parse_time("2026-11-28T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn an_old_finished_cycle_may_be_restarted() {
+        let job = job(
+            "Active",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        assert_eq!(
+            refusal(Action::Restart, &job, now(), 10 * MINUTE, None),
+            None
+        );
+    }
+
+    #[test]
+    fn a_running_or_recent_cycle_is_left_alone() {
+        let running = job("Active", "2026-11-28T09:00:00Z", None);
+        let reason = refusal(Action::Restart, &running, now(), 10 * MINUTE, None).unwrap();
+        assert!(reason.contains("in progress"), "{reason}");
+        let recent = job(
+            "Active",
+            "2026-11-28T09:55:00Z",
+            Some("2026-11-28T09:56:00Z"),
+        );
+        let reason = refusal(Action::Restart, &recent, now(), 10 * MINUTE, None).unwrap();
+        assert!(
+            reason.contains("300s ago") && reason.contains("MIN_TRIGGER_INTERVAL"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn our_own_recent_trigger_counts_even_before_graph_shows_it() {
+        let job = job(
+            "Active",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        assert!(refusal(Action::Restart, &job, now(), 10 * MINUTE, Some(MINUTE)).is_some());
+        assert!(refusal(Action::Restart, &job, now(), 10 * MINUTE, Some(11 * MINUTE)).is_none());
+    }
+
+    #[test]
+    fn start_is_only_for_paused_or_quarantined_jobs() {
+        let active = job(
+            "Active",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        assert!(
+            refusal(Action::Start, &active, now(), MINUTE, None)
+                .unwrap()
+                .contains("paused or quarantined")
+        );
+        let paused = job(
+            "Paused",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        assert_eq!(refusal(Action::Start, &paused, now(), MINUTE, None), None);
+    }
+}
