@@ -10,7 +10,7 @@ use crate::graph::{GraphError, GraphErrorKind};
 use crate::request::RequestError;
 use crate::secret::SecretError;
 
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Error, Clone, PartialEq, Eq)]
 pub enum SyncError {
     #[error("configuration error: {0}")]
     Config(#[from] ConfigError),
@@ -138,6 +138,13 @@ fn graph_error_type(error: &GraphError) -> &'static str {
         Some(GraphErrorKind::BadRequest) => "GraphBadRequest",
         Some(GraphErrorKind::Timeout) => "Timeout",
         Some(GraphErrorKind::Unexpected) | None => "GraphError",
+    }
+}
+
+/// The runtime logs handler errors with `Debug`: make that line as readable as ours.
+impl std::fmt::Debug for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {self}", self.error_type())
     }
 }
 

@@ -6,12 +6,41 @@ use entra_idc_sync::sync::SyncService;
 use entra_idc_sync::{handler, logging};
 use lambda_runtime::{Error, service_fn};
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> Result<(), Error> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        eprintln!(
+            "entra-idc-sync is an AWS Lambda bootstrap: run it in Lambda, with `cargo lambda \
+             watch`, or with AWS_LAMBDA_RUNTIME_API pointing at a Runtime API (see README)"
+        );
+        std::process::exit(2);
+    }
+    fill_runtime_defaults();
     logging::init();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), Error> {
     let service = Settings::from_env()
         .map_err(SyncError::from)
         .and_then(SyncService::new);
     let service = &service;
     lambda_runtime::run(service_fn(move |event| handler::handle(service, event))).await
+}
+
+/// lambda_runtime panics without these; Lambda always sets them, local Runtime API stand-ins
+/// may not.
+fn fill_runtime_defaults() {
+    for (name, default) in [
+        ("AWS_LAMBDA_FUNCTION_NAME", "entra-idc-sync"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ] {
+        if std::env::var(name).map_or(true, |value| value.is_empty()) {
+            // SAFETY: called before any other thread exists (no runtime is built yet).
+            unsafe { std::env::set_var(name, default) };
+        }
+    }
 }
