@@ -29,6 +29,17 @@ pub enum CycleState {
     Unknown,
 }
 
+impl CycleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Finished => "finished",
+            Self::Running => "running",
+            Self::NotStarted => "notStarted",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CycleReport {

@@ -161,19 +161,23 @@ fn fresh_token(token: TokenResponse) -> AccessToken {
 fn rejected(body: TokenErrorBody) -> EntraError {
     let code = body.error_codes.first().map(|code| format!("AADSTS{code}"));
     // The first sentence says what happened; the rest is trace noise we report separately.
-    let summary = body
-        .error_description
-        .split(". ")
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('.')
-        .to_string();
+    let first_line = body.error_description.lines().next().unwrap_or_default();
+    let first_sentence = first_line.split(". ").next().unwrap_or_default();
+    let summary = strip_code(first_sentence).trim_end_matches('.').to_string();
     EntraError::Rejected {
         advice: advice(code.as_deref(), &summary),
         code,
         error: body.error,
         trace_id: body.trace_id,
         correlation_id: body.correlation_id,
+    }
+}
+
+/// `AADSTS7000215: Invalid client secret provided` -> `Invalid client secret provided`.
+fn strip_code(sentence: &str) -> &str {
+    match sentence.split_once(": ") {
+        Some((code, rest)) if code.starts_with("AADSTS") => rest,
+        _ => sentence,
     }
 }
 
@@ -287,6 +291,20 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn entra_line_breaks_end_the_summary() {
+        let body: TokenErrorBody = serde_json::from_str(
+            r#"{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'x' not found\r\nTrace ID: t\r\nCorrelation ID: c","error_codes":[90002]}"#,
+        )
+        .unwrap();
+        let text = rejected(body).to_string();
+        assert!(
+            text.contains("AADSTS90002: Tenant 'x' not found: the tenant"),
+            "{text}"
+        );
+        assert!(!text.contains("Trace ID: t"), "{text}");
     }
 
     #[test]

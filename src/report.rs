@@ -28,6 +28,18 @@ pub enum JobResult {
     Failed,
 }
 
+impl JobResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Triggered => "triggered",
+            Self::WouldTrigger => "wouldTrigger",
+            Self::StatusRead => "statusRead",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReport {
@@ -120,7 +132,7 @@ impl JobReport {
             job_id = %self.job_id,
             template_id = self.template_id.as_deref().unwrap_or(""),
             action = %self.action,
-            result = ?self.result,
+            result = self.result.as_str(),
             status_code = self.status_code.as_deref().unwrap_or(""),
             last_state = last.state.as_deref().unwrap_or(""),
             last_began = last.time_began.as_deref().unwrap_or(""),
@@ -128,7 +140,7 @@ impl JobReport {
             healthy = self.health.healthy,
             quarantined = self.health.quarantined,
             skip_reason = self.skip_reason.as_deref().unwrap_or(""),
-            cycle = ?self.cycle.as_ref().map(|cycle| cycle.state),
+            cycle = self.cycle.as_ref().map_or("", |cycle| cycle.state.as_str()),
             error = self.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
             "job summary"
         );
