@@ -254,7 +254,7 @@ impl Authenticator {
     async fn new_token(&self, deadline: &Deadline) -> Result<AccessToken, AuthError> {
         let (credentials, freshness) = self.secrets.credentials(deadline).await?;
         match self.tokens.request(&credentials, deadline).await {
-            Err(error) if error.is_credential_rejection() && freshness == Freshness::Cached => {
+            Err(error) if error.is_credential_rejection() && freshness == Freshness::MaybeStale => {
                 warn!(error = %error, "Entra ID rejected the cached credentials; re-reading the secret once");
                 self.secrets.invalidate().await;
                 let (credentials, _) = self.secrets.credentials(deadline).await?;

@@ -197,11 +197,14 @@ fn valid_tenant(text: &str) -> Result<String, String> {
     }
 }
 
-/// How a cached value came to be: read in this call, or reused.
+/// A value read less than this long ago is current: re-reading it would return the same.
+const RECENT: Duration = Duration::from_secs(30);
+
+/// Whether the credentials were read recently or may be stale (a rotation since is possible).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    JustRead,
-    Cached,
+    Recent,
+    MaybeStale,
 }
 
 /// Reads and caches the credentials secret. The SDK client is built on first use, so a cold
@@ -233,11 +236,16 @@ impl SecretStore {
         if let Some((read_at, credentials)) = cached.as_ref()
             && read_at.elapsed() < CACHE_TTL
         {
-            return Ok((credentials.clone(), Freshness::Cached));
+            let freshness = if read_at.elapsed() < RECENT {
+                Freshness::Recent
+            } else {
+                Freshness::MaybeStale
+            };
+            return Ok((credentials.clone(), freshness));
         }
         let credentials = Arc::new(self.read(deadline).await?);
         *cached = Some((Instant::now(), credentials.clone()));
-        Ok((credentials, Freshness::JustRead))
+        Ok((credentials, Freshness::Recent))
     }
 
     /// Forgets the cached value, so the next read picks up a rotated secret.
