@@ -197,13 +197,11 @@ fn valid_tenant(text: &str) -> Result<String, String> {
     }
 }
 
-/// A value read less than this long ago is current: re-reading it would return the same.
-const RECENT: Duration = Duration::from_secs(30);
-
-/// Whether the credentials were read recently or may be stale (a rotation since is possible).
+/// Whether the credentials were read during this invocation, or earlier and so may predate
+/// a rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
-    Recent,
+    ThisInvocation,
     MaybeStale,
 }
 
@@ -236,8 +234,8 @@ impl SecretStore {
         if let Some((read_at, credentials)) = cached.as_ref()
             && read_at.elapsed() < CACHE_TTL
         {
-            let freshness = if read_at.elapsed() < RECENT {
-                Freshness::Recent
+            let freshness = if *read_at >= deadline.started() {
+                Freshness::ThisInvocation
             } else {
                 Freshness::MaybeStale
             };
@@ -245,7 +243,7 @@ impl SecretStore {
         }
         let credentials = Arc::new(self.read(deadline).await?);
         *cached = Some((Instant::now(), credentials.clone()));
-        Ok((credentials, Freshness::Recent))
+        Ok((credentials, Freshness::ThisInvocation))
     }
 
     /// Forgets the cached value, so the next read picks up a rotated secret.

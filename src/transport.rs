@@ -12,9 +12,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time kept back from Lambda's deadline so the invocation ends with our error, not a kill.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 
-/// The point in time by which this invocation must have answered.
+/// The invocation's time window: when it began, and by when it must have answered.
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(Instant);
+pub struct Deadline {
+    started: Instant,
+    at: Instant,
+}
 
 impl Deadline {
     /// From Lambda's deadline (epoch milliseconds), keeping a safety margin.
@@ -24,22 +27,30 @@ impl Deadline {
             .map(|now| now.as_millis() as u64)
             .unwrap_or(0);
         let left = Duration::from_millis(epoch_ms.saturating_sub(now_ms));
-        Self(Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+        Self::after(left.saturating_sub(DEADLINE_MARGIN))
     }
 
     pub fn after(duration: Duration) -> Self {
-        Self(Instant::now() + duration)
+        let started = Instant::now();
+        Self {
+            started,
+            at: started + duration,
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     /// Time left, `None` once it has passed.
     pub fn remaining(&self) -> Option<Duration> {
-        self.0
+        self.at
             .checked_duration_since(Instant::now())
             .filter(|left| !left.is_zero())
     }
 
     pub fn instant(&self) -> Instant {
-        self.0
+        self.at
     }
 }
 
