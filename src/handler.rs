@@ -5,7 +5,7 @@ use serde_json::Value;
 use tracing::{error, info};
 
 use crate::error::SyncError;
-use crate::request::SyncRequest;
+use crate::request::{Payload, SyncRequest};
 use crate::sync::SyncService;
 use crate::transport::Deadline;
 
@@ -13,7 +13,7 @@ use crate::transport::Deadline;
 /// broken; every invocation then fails with that error, which is clearer than a crash at init.
 pub async fn handle(
     service: &Result<SyncService, SyncError>,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<Payload>,
 ) -> Result<Value, SyncError> {
     let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
     let outcome = run(service, &event.payload, deadline).await;
@@ -31,11 +31,11 @@ pub async fn handle(
 
 async fn run(
     service: &Result<SyncService, SyncError>,
-    payload: &Value,
+    payload: &Payload,
     deadline: Deadline,
 ) -> Result<Value, SyncError> {
     let service = service.as_ref().map_err(Clone::clone)?;
-    let request = SyncRequest::from_event(payload)?;
+    let request = SyncRequest::from_payload(payload)?;
     // Boxed: the use case's future is deep enough to exhaust the compiler's layout depth.
     let work = Box::pin(service.run(request, deadline));
     let report = tokio::time::timeout_at(deadline.instant().into(), work)

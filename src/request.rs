@@ -6,14 +6,48 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
 use crate::config::{Action, ResetScope, Target};
 
+/// Longest text field we accept: Entra display names are at most 256 characters.
+const MAX_FIELD_CHARS: usize = 256;
+/// Far above any real request; a larger payload is a mistake, not a request.
+const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// The raw invocation payload. Deserialising never fails, so a payload that is not JSON, or
+/// nested too deeply, reaches the handler and gets our error instead of the runtime's.
+#[derive(Debug, Clone)]
+pub struct Payload(Result<Value, String>);
+
+impl Payload {
+    pub fn new(value: Value) -> Self {
+        Self(Ok(value))
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self(
+            Value::deserialize(deserializer).map_err(|error| error.to_string()),
+        ))
+    }
+}
+
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum RequestError {
+    #[error(
+        "the invocation payload could not be read as JSON ({0}); send a request object such as \
+         {{\"action\": \"status\"}} (see events/)"
+    )]
+    Unreadable(String),
+    #[error(
+        "the invocation payload is {0} bytes; a request is a small JSON object (at most \
+         {MAX_PAYLOAD_BYTES} bytes, see events/)"
+    )]
+    TooLarge(usize),
     #[error(
         "the invocation payload must be a JSON object (or null), not {0}; see events/ for \
          examples"
@@ -57,6 +91,18 @@ struct RawRequest {
 }
 
 impl SyncRequest {
+    pub fn from_payload(payload: &Payload) -> Result<Self, RequestError> {
+        let event = payload
+            .0
+            .as_ref()
+            .map_err(|error| RequestError::Unreadable(error.clone()))?;
+        let size = serde_json::to_vec(event).map_or(usize::MAX, |bytes| bytes.len());
+        if size > MAX_PAYLOAD_BYTES {
+            return Err(RequestError::TooLarge(size));
+        }
+        Self::from_event(event)
+    }
+
     pub fn from_event(event: &Value) -> Result<Self, RequestError> {
         match event {
             Value::Null => Ok(Self::default()),
@@ -125,11 +171,15 @@ impl RawRequest {
 
 /// Trims a text field; present-but-blank is a mistake worth reporting, not "unset".
 fn non_blank(value: Option<String>, field: &'static str) -> Result<Option<String>, RequestError> {
+    let invalid = |fix: String| RequestError::InvalidField { field, fix };
     match value.map(|text| text.trim().to_string()) {
-        Some(text) if text.is_empty() => Err(RequestError::InvalidField {
-            field,
-            fix: "it is empty; remove the field or give a value".into(),
-        }),
+        Some(text) if text.is_empty() => Err(invalid(
+            "it is empty; remove the field or give a value".into(),
+        )),
+        Some(text) if text.chars().count() > MAX_FIELD_CHARS => Err(invalid(format!(
+            "it is {} characters long; at most {MAX_FIELD_CHARS} are accepted",
+            text.chars().count()
+        ))),
         other => Ok(other),
     }
 }
@@ -199,6 +249,27 @@ mod tests {
         assert_eq!(request.job_id.as_deref(), Some("AWSSCIM.a.b"));
         assert!(request.dry_run && request.force);
         assert_eq!(request.wait_limit, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn unreadable_deep_and_huge_payloads_are_refused_clearly() {
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        // As lambda_runtime reads it: no end-of-input check after the value.
+        let payload = Payload::deserialize(&mut serde_json::Deserializer::from_str(&deep)).unwrap();
+        let text = SyncRequest::from_payload(&payload).unwrap_err().to_string();
+        assert!(
+            text.contains("recursion limit") && text.contains("events/"),
+            "{text}"
+        );
+        let huge = Payload::new(json!({"appDisplayName": "x".repeat(100_000)}));
+        let text = SyncRequest::from_payload(&huge).unwrap_err().to_string();
+        assert!(text.contains("bytes"), "{text}");
+        let long = json!({"appDisplayName": "x".repeat(300)});
+        let text = parse(long).unwrap_err().to_string();
+        assert!(
+            text.contains("appDisplayName") && text.contains("300 characters"),
+            "{text}"
+        );
     }
 
     #[test]
