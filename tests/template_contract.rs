@@ -38,7 +38,10 @@ fn the_function(template: &Yaml) -> &Yaml {
 /// Values of a scalar-or-list field (`Action: x` or `Action: [x, y]`).
 fn strings(node: &Yaml) -> Vec<String> {
     match node {
-        Yaml::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Yaml::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
         Yaml::String(text) => vec![text.clone()],
         _ => Vec::new(),
     }
@@ -77,7 +80,8 @@ fn function_environment_is_exactly_the_configuration_contract() {
         .collect();
     let in_code: BTreeSet<&str> = FUNCTION_ENVIRONMENT.iter().copied().collect();
     assert_eq!(
-        in_template, in_code,
+        in_template,
+        in_code,
         "template-only: {:?}, code-only: {:?}",
         in_template.difference(&in_code).collect::<Vec<_>>(),
         in_code.difference(&in_template).collect::<Vec<_>>()
@@ -99,8 +103,14 @@ fn function_runs_the_binary_we_build_on_the_runtime_we_target() {
     assert_eq!(properties["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(properties["Handler"].as_str(), Some("bootstrap"));
     assert_eq!(strings(&properties["Architectures"]), ["arm64"]);
-    assert_eq!(properties["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
-    assert_eq!(function["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+    assert_eq!(
+        properties["LoggingConfig"]["LogFormat"].as_str(),
+        Some("JSON")
+    );
+    assert_eq!(
+        function["Metadata"]["BuildMethod"].as_str(),
+        Some("rust-cargolambda")
+    );
     assert_eq!(
         function["Metadata"]["BuildProperties"]["Binary"].as_str(),
         Some(env!("CARGO_PKG_NAME"))
@@ -124,22 +134,38 @@ fn role_reads_only_the_named_secret_and_writes_only_logs() {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let actions = strings(&statement["Action"]);
         let resources = strings(&statement["Resource"]);
-        assert!(!resources.iter().any(|r| r == "*"), "wildcard resource in {statement:?}");
+        assert!(
+            !resources.iter().any(|r| r == "*"),
+            "wildcard resource in {statement:?}"
+        );
         for action in &actions {
-            assert!(allowed.contains(&action.as_str()), "unexpected action {action}");
+            assert!(
+                allowed.contains(&action.as_str()),
+                "unexpected action {action}"
+            );
         }
         if actions.iter().any(|a| a == "secretsmanager:GetSecretValue") {
             assert_eq!(actions, ["secretsmanager:GetSecretValue"]);
-            assert_eq!(resources, ["SecretArn"], "GetSecretValue must name the secret parameter only");
+            assert_eq!(
+                resources,
+                ["SecretArn"],
+                "GetSecretValue must name the secret parameter only"
+            );
         }
         if actions.iter().any(|a| a == "kms:Decrypt") {
             assert_eq!(resources, ["SecretKmsKeyArn"]);
             let via = &statement["Condition"]["StringEquals"]["kms:ViaService"];
-            assert!(via.as_str().is_some_and(|v| v.starts_with("secretsmanager.")), "kms:Decrypt needs kms:ViaService");
+            assert!(
+                via.as_str()
+                    .is_some_and(|v| v.starts_with("secretsmanager.")),
+                "kms:Decrypt needs kms:ViaService"
+            );
         }
     }
-    let reads_secret = statements
-        .iter()
-        .any(|s| strings(&s["Action"]).iter().any(|a| a == "secretsmanager:GetSecretValue"));
+    let reads_secret = statements.iter().any(|s| {
+        strings(&s["Action"])
+            .iter()
+            .any(|a| a == "secretsmanager:GetSecretValue")
+    });
     assert!(reads_secret, "the role must be able to read the secret");
 }
