@@ -70,7 +70,7 @@ invoke:
 	@command -v aws >/dev/null || { echo "the AWS CLI is missing: pip install awscli"; exit 1; }
 	aws lambda invoke --function-name "$$(aws cloudformation describe-stacks --stack-name $(STACK) \
 	  --query "Stacks[0].Outputs[?OutputKey=='FunctionName'].OutputValue" --output text)" \
-	  --cli-binary-format raw-in-base64-out --payload file://$(EVENT) /dev/stdout
+	  --payload fileb://$(EVENT) /dev/stdout
 
 logs: $(TOOLS_OK)
 	.venv-tools/bin/sam logs --stack-name $(STACK) --tail
