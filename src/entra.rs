@@ -130,10 +130,18 @@ impl TokenClient {
                 .map_err(|_| unavailable(format!("HTTP {status} without a token in the body")))?;
             return Ok(fresh_token(token));
         }
-        match serde_json::from_slice::<TokenErrorBody>(&body) {
-            Ok(error) if !error.error.is_empty() => Err(rejected(error)),
-            _ => Err(unavailable(format!("HTTP {status}"))),
+        let error = serde_json::from_slice::<TokenErrorBody>(&body).unwrap_or_default();
+        if status.is_server_error() || status.as_u16() == 429 || error.error.is_empty() {
+            let code = error
+                .error_codes
+                .first()
+                .map(|code| format!(", AADSTS{code}"))
+                .unwrap_or_default();
+            return Err(unavailable(format!(
+                "HTTP {status}{code} after retries; the next run will try again"
+            )));
         }
+        Err(rejected(error))
     }
 
     fn token_url(&self, credentials: &EntraCredentials) -> Url {

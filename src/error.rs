@@ -25,7 +25,9 @@ pub enum SyncError {
     #[error(
         "no enterprise application named {name:?} was found in the tenant: check APP_DISPLAY_NAME \
          (or appDisplayName / app_display_name) against Entra ID > Enterprise applications, \
-         or set SERVICE_PRINCIPAL_ID to its object id"
+         or set SERVICE_PRINCIPAL_ID to its object id. If the app uses \
+         Application.ReadWrite.OwnedBy, it only sees applications whose owner it is: add its \
+         service principal as an owner of the enterprise application"
     )]
     ServicePrincipalNotFound { name: String },
     #[error(

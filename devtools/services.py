@@ -1,0 +1,142 @@
+"""Local stand-ins for the function's peers, on free loopback ports: moto_server for Secrets
+Manager and the project's Graph simulator. Both stop with the process that started them."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_SCENARIO = REPO / "sim" / "scenarios" / "demo.json"
+REGION = "us-east-1"
+AWS_TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+_children: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _stop_children() -> None:
+    for child in _children:
+        if child.poll() is None:
+            child.kill()
+
+
+def _spawn(command: list[str], **kwargs) -> subprocess.Popen:
+    child = subprocess.Popen(command, **kwargs)
+    _children.append(child)
+    return child
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def demo_scenario() -> dict:
+    return json.loads(DEMO_SCENARIO.read_text())
+
+
+class Moto:
+    """moto_server answering the Secrets Manager API on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        executable = Path(sys.executable).with_name("moto_server")
+        command = str(executable) if executable.exists() else shutil.which("moto_server")
+        if command is None:
+            raise RuntimeError("moto_server is missing: pip install -r requirements-dev.txt")
+        port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.process = _spawn([command, "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_until_up()
+        import boto3  # installed with moto
+
+        self.client = boto3.client("secretsmanager", region_name=REGION, endpoint_url=self.endpoint,
+                                   aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def _wait_until_up(self) -> None:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=1)
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("moto_server exited at start")
+                time.sleep(0.05)
+        raise RuntimeError("moto_server did not start")
+
+    def put_secret(self, value, name: str | None = None) -> str:
+        """Creates (or, given a name, updates) a secret; dicts are stored as JSON text."""
+        text = value if isinstance(value, str) else json.dumps(value)
+        if name is None:
+            name = f"entra-idc-sync/test-{uuid.uuid4().hex[:12]}"
+            self.client.create_secret(Name=name, SecretString=text)
+        else:
+            self.client.put_secret_value(SecretId=name, SecretString=text)
+        return name
+
+    def function_env(self) -> dict[str, str]:
+        return {"AWS_REGION": REGION, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
+                "AWS_EC2_METADATA_DISABLED": "true", **AWS_TEST_CREDENTIALS}
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class GraphSimulator:
+    """sim/graph_sim.py on a free port, driven through its /_sim/ control API."""
+
+    def __init__(self, latency_ms: int = 0) -> None:
+        command = [sys.executable, str(REPO / "sim" / "graph_sim.py"), "--port", "0",
+                   "--exit-on-stdin-eof", "--max-lifetime", "3600"]
+        if latency_ms:
+            command += ["--latency-ms", str(latency_ms)]
+        self.process = _spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("LISTENING "):
+            raise RuntimeError(f"the Graph simulator did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+
+    def _call(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read()
+        return json.loads(text) if text else None
+
+    def set_scenario(self, scenario: dict) -> None:
+        """Replaces the state; also clears tokens, faults and the request log."""
+        self._call("POST", "/_sim/scenario", scenario)
+
+    def reset(self) -> None:
+        self.set_scenario(demo_scenario())
+
+    def add_faults(self, faults: list[dict]) -> None:
+        self._call("POST", "/_sim/faults", {"faults": faults})
+
+    def expire_tokens(self) -> None:
+        self._call("POST", "/_sim/expire-tokens", {})
+
+    def requests(self) -> list[dict]:
+        return self._call("GET", "/_sim/requests")["requests"]
+
+    def state(self) -> dict:
+        return self._call("GET", "/_sim/state")
+
+    def function_env(self) -> dict[str, str]:
+        return {"AZURE_AUTHORITY_HOST": self.url, "GRAPH_ENDPOINT": self.url}
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()

@@ -1,0 +1,138 @@
+"""Fixtures for end-to-end tests of the built bootstrap: moto_server, the Graph simulator and
+a Runtime API per test. Every test's outputs are checked for secrets and tokens."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from devtools.runtime_api import LambdaProcess  # noqa: E402
+from devtools.services import GraphSimulator, Moto, demo_scenario  # noqa: E402
+
+DEMO = demo_scenario()
+DEMO_APP = DEMO["tenants"][0]["apps"][0]
+DEMO_SECRET = {
+    "tenant_id": DEMO["tenants"][0]["id"],
+    "client_id": DEMO_APP["client_id"],
+    "client_secret": DEMO_APP["secrets"][0]["value"],
+}
+#: Never to be seen in any output: every simulator token starts with it.
+TOKEN_MARK = "simtok-"
+
+
+@pytest.fixture(scope="session")
+def bootstrap() -> str:
+    path = Path(os.environ.get("ENTRA_IDC_SYNC_BIN", REPO / "target" / "debug" / "entra-idc-sync"))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `cargo build` first (make test does)")
+    return str(path)
+
+
+class SecretsUnderTest:
+    """moto plus a record of every secret value stored, for the leak check."""
+
+    def __init__(self, moto: Moto):
+        self._moto = moto
+        self.values: set[str] = set()
+
+    def put_secret(self, value, name: str | None = None) -> str:
+        if isinstance(value, dict):
+            for key in ("client_secret", "clientSecret", "password"):
+                if isinstance(value.get(key), str) and len(value[key]) >= 8:
+                    self.values.add(value[key])
+        return self._moto.put_secret(value, name)
+
+    def function_env(self):
+        return self._moto.function_env()
+
+
+@pytest.fixture(scope="session")
+def _moto_server():
+    server = Moto()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _simulator():
+    simulator = GraphSimulator()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def moto(_moto_server) -> SecretsUnderTest:
+    return SecretsUnderTest(_moto_server)
+
+
+@pytest.fixture
+def sim(_simulator) -> GraphSimulator:
+    _simulator.reset()
+    return _simulator
+
+
+@pytest.fixture
+def scenario() -> dict:
+    """A fresh copy of the demo scenario to change and load with sim.set_scenario."""
+    return demo_scenario()
+
+
+@pytest.fixture
+def make_secret(moto):
+    def make(raw: dict | None = None, **extra) -> str:
+        return moto.put_secret(raw if raw is not None else {**DEMO_SECRET, **extra})
+
+    return make
+
+
+class Runs(list):
+    """Several invocations of one warm process, with that process's whole log."""
+
+    def __init__(self, invocations, lines):
+        super().__init__(invocations)
+        self.lines = lines
+
+    def log_count(self, message: str) -> int:
+        return sum(1 for line in self.lines if f'"message":"{message}"' in line)
+
+
+@pytest.fixture
+def invoke(bootstrap, sim, moto, make_secret):
+    """invoke(event | [events], env=..., before_each=fn(index), timeout_s=...) runs the
+    bootstrap once (one execution environment) and returns an Invocation, or Runs for a list."""
+    seen_outputs: list[str] = []
+    default_secret = make_secret()
+
+    def run(events, env=None, before_each=None, timeout_s=30):
+        function_env = {
+            **moto.function_env(), **sim.function_env(),
+            "SECRET_ID": default_secret, "APP_DISPLAY_NAME": "AWS IAM Identity Center",
+            **(env or {}),
+        }
+        many = isinstance(events, list) and all(isinstance(e, dict) for e in events) and events
+        with LambdaProcess(bootstrap, function_env) as function:
+            results = []
+            for index, event in enumerate(events if many else [events]):
+                if before_each:
+                    before_each(index)
+                results.append(function.invoke(event, timeout_s=timeout_s))
+            lines = list(function.lines)
+        for result in results:
+            seen_outputs.extend([str(result.payload), str(result.error_message)])
+        seen_outputs.extend(lines)
+        if not many:
+            results[0].logs = lines
+            return results[0]
+        return Runs(results, lines)
+
+    yield run
+    forbidden = moto.values | {TOKEN_MARK}
+    for output in seen_outputs:
+        for value in forbidden:
+            assert value not in output, f"a secret or token leaked into the output: {output[:200]}"
