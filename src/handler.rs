@@ -1,10 +1,10 @@
 //! The Lambda entry point's adaptation: event in, report or typed error out.
 
 use lambda_runtime::LambdaEvent;
-use serde_json::Value;
 use tracing::{error, info};
 
 use crate::error::SyncError;
+use crate::report::Report;
 use crate::request::{Payload, SyncRequest};
 use crate::sync::SyncService;
 use crate::transport::Deadline;
@@ -14,17 +14,12 @@ use crate::transport::Deadline;
 pub async fn handle(
     service: &Result<SyncService, SyncError>,
     event: LambdaEvent<Payload>,
-) -> Result<Value, SyncError> {
+) -> Result<Report, SyncError> {
     let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
     let outcome = run(service, &event.payload, deadline).await;
     match &outcome {
-        Ok(report) => info!(
-            summary = report["summary"].as_str().unwrap_or(""),
-            "invocation succeeded"
-        ),
-        Err(failure) => {
-            error!(error_type = failure.error_type(), error = %failure, "invocation failed")
-        }
+        Ok(report) => info!(summary = %report.summary, "invocation succeeded"),
+        Err(failure) => error!(error_type = failure.error_type(), error = %failure, "invocation failed"),
     }
     outcome
 }
@@ -33,14 +28,12 @@ async fn run(
     service: &Result<SyncService, SyncError>,
     payload: &Payload,
     deadline: Deadline,
-) -> Result<Value, SyncError> {
+) -> Result<Report, SyncError> {
     let service = service.as_ref().map_err(Clone::clone)?;
     let request = SyncRequest::from_payload(payload)?;
     // Boxed: the use case's future is deep enough to exhaust the compiler's layout depth.
     let work = Box::pin(service.run(request, deadline));
-    let report = tokio::time::timeout_at(deadline.instant().into(), work)
+    tokio::time::timeout_at(deadline.instant().into(), work)
         .await
-        .map_err(|_| SyncError::DeadlineExceeded)??;
-    serde_json::to_value(report)
-        .map_err(|error| SyncError::Startup(format!("the report could not be written: {error}")))
+        .map_err(|_| SyncError::DeadlineExceeded)?
 }
