@@ -19,7 +19,9 @@ pub async fn handle(
     let outcome = run(service, &event.payload, deadline).await;
     match &outcome {
         Ok(report) => info!(summary = %report.summary, "invocation succeeded"),
-        Err(failure) => error!(error_type = failure.error_type(), error = %failure, "invocation failed"),
+        Err(failure) => {
+            error!(error_type = failure.error_type(), error = %failure, "invocation failed")
+        }
     }
     outcome
 }
