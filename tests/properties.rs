@@ -19,6 +19,7 @@ use entra_idc_sync::guard::TriggerGuard;
 use entra_idc_sync::health::judge;
 use entra_idc_sync::request::{Payload, SyncRequest};
 use entra_idc_sync::secret::EntraCredentials;
+use entra_idc_sync::sensitive::Sensitive;
 use entra_idc_sync::transport::parse_retry_after;
 use proptest::prelude::*;
 use serde::Deserialize;
@@ -479,6 +480,35 @@ proptest! {
         prop_assert_eq!(credentials.tenant_id.as_str(), tenant.trim().to_lowercase());
         prop_assert_eq!(credentials.client_id, client.trim().to_lowercase());
         prop_assert_eq!(credentials.client_secret.expose(), canary.as_str());
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn sensitive_values_render_redacted_everywhere(
+        canary in arb_canary(),
+        padding in "[ \t\n]{0,2}",
+    ) {
+        let value = format!("{padding}{canary}{padding}");
+        let secret = Sensitive::new(value.clone());
+        let renderings = [
+            secret.to_string(),
+            format!("{secret:?}"),
+            format!("{secret:#?}"),
+            format!("{:?}", Some(secret.clone())),
+            format!("{:?}", vec![secret.clone()]),
+            serde_json::to_string(&secret).unwrap_or_default(),
+            serde_json::to_value(&secret).map(|v| v.to_string()).unwrap_or_default(),
+            serde_json::to_string_pretty(&json!({ "token": serde_json::to_value(&secret).ok() }))
+                .unwrap_or_default(),
+        ];
+        for rendering in renderings {
+            prop_assert!(!rendering.contains(&canary), "leaked: {}", rendering);
+            prop_assert!(rendering.contains("[redacted]"), "{}", rendering);
+        }
+        prop_assert_eq!(secret.expose(), value.as_str());
     }
 }
 
