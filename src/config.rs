@@ -32,6 +32,8 @@ pub const DEVELOPMENT_ENVIRONMENT: &[&str] = &[
 ];
 
 const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(240);
+/// Lambda's longest timeout: no wait can outlast it.
+pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(900);
 const DEFAULT_MIN_TRIGGER_INTERVAL: Duration = Duration::from_secs(600);
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -289,9 +291,7 @@ impl Settings {
             endpoints: endpoints(&env)?,
             wait: WaitSettings {
                 enabled: env.parse_bool("WAIT_FOR_COMPLETION")?.unwrap_or(false),
-                limit: env
-                    .seconds("WAIT_LIMIT_SECONDS")?
-                    .unwrap_or(DEFAULT_WAIT_LIMIT),
+                limit: env.wait_limit()?,
             },
             min_trigger_interval: env
                 .seconds("MIN_TRIGGER_INTERVAL")?
@@ -330,6 +330,24 @@ impl Env<'_> {
                 _ => Err(invalid(name, &value, r#"use "true" or "false""#.into())),
             })
             .transpose()
+    }
+
+    fn wait_limit(&self) -> Result<Duration, ConfigError> {
+        let limit = self
+            .seconds("WAIT_LIMIT_SECONDS")?
+            .unwrap_or(DEFAULT_WAIT_LIMIT);
+        if limit > MAX_WAIT_LIMIT {
+            let fix = format!(
+                "at most {} seconds (Lambda's longest timeout)",
+                MAX_WAIT_LIMIT.as_secs()
+            );
+            return Err(invalid(
+                "WAIT_LIMIT_SECONDS",
+                &limit.as_secs().to_string(),
+                fix,
+            ));
+        }
+        Ok(limit)
     }
 
     /// Whole seconds, optionally with a unit: `600`, `600s`, `10m`, `1h`.

@@ -76,7 +76,9 @@ pub async fn wait_for_cycle(
     deadline: &Deadline,
 ) -> Waited {
     let started = Instant::now();
-    let until = (started + limit).min(deadline.instant());
+    let until = started
+        .checked_add(limit)
+        .map_or(deadline.instant(), |end| end.min(deadline.instant()));
     let mut pause = FIRST_POLL;
     let mut waited = Waited {
         cycle: observe(None, triggered_at, started),

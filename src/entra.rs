@@ -17,6 +17,7 @@ use crate::transport::{Deadline, Idempotency, Transport, TransportError};
 
 /// Refresh this long before expiry (or at half-life for short-lived tokens).
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+const MAX_TOKEN_LIFETIME: u64 = 24 * 3600;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EntraError {
@@ -159,7 +160,8 @@ impl TokenClient {
 }
 
 fn fresh_token(token: TokenResponse) -> AccessToken {
-    let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3599));
+    // Entra issues tokens for at most a day; a larger value is not to be trusted.
+    let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3599).min(MAX_TOKEN_LIFETIME));
     AccessToken {
         value: Sensitive::new(token.access_token),
         refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN.min(lifetime / 2)),

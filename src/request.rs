@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::config::{Action, ResetScope, Target};
+use crate::config::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
 
 /// Longest text field we accept: Entra display names are at most 256 characters.
 const MAX_FIELD_CHARS: usize = 256;
@@ -163,9 +163,23 @@ impl RawRequest {
             job_id: non_blank(self.job_id, "jobId")?,
             dry_run: self.dry_run.unwrap_or(false),
             wait: self.wait,
-            wait_limit: self.wait_limit_seconds.map(Duration::from_secs),
+            wait_limit: wait_limit(self.wait_limit_seconds)?,
             force: self.force.unwrap_or(false),
         })
+    }
+}
+
+fn wait_limit(seconds: Option<u64>) -> Result<Option<Duration>, RequestError> {
+    match seconds.map(Duration::from_secs) {
+        Some(limit) if limit > MAX_WAIT_LIMIT => Err(RequestError::InvalidField {
+            field: "waitLimitSeconds",
+            fix: format!(
+                "{} is more than {} seconds, Lambda's longest timeout",
+                limit.as_secs(),
+                MAX_WAIT_LIMIT.as_secs()
+            ),
+        }),
+        other => Ok(other),
     }
 }
 
@@ -284,6 +298,7 @@ mod tests {
             (json!({"actoin": "restart"}), "actoin"),
             (json!({"dryRun": "yes"}), "dryRun"),
             (json!({"jobId": "   "}), "jobId"),
+            (json!({"waitLimitSeconds": 86400}), "waitLimitSeconds"),
             (json!({"servicePrincipalId": "abc"}), "servicePrincipalId"),
             (json!([1, 2]), "array"),
             (json!("restart"), "string"),

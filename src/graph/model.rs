@@ -7,6 +7,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ServicePrincipal {
+    #[serde(deserialize_with = "null_as_empty")]
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
@@ -16,8 +17,9 @@ pub struct ServicePrincipal {
 
 /// One page of a Graph collection.
 #[derive(Debug, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
-    #[serde(default = "Vec::new")]
+    #[serde(default = "Vec::new", deserialize_with = "null_as_empty_list")]
     pub value: Vec<T>,
     #[serde(rename = "@odata.nextLink", default)]
     pub next_link: Option<String>,
@@ -26,6 +28,7 @@ pub struct Page<T> {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct SynchronizationJob {
+    #[serde(deserialize_with = "null_as_empty")]
     pub id: String,
     pub template_id: Option<String>,
     pub schedule: Option<Schedule>,
@@ -101,6 +104,19 @@ impl SynchronizationJob {
     pub fn last_execution(&self) -> Option<&TaskExecution> {
         self.status.as_ref()?.last_execution.as_ref()
     }
+}
+
+/// An id Graph sent as null reads as empty (such entries are dropped by the caller).
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+fn null_as_empty_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Int64 counts: a number, a numeric string, or anything else as "unknown".
