@@ -25,8 +25,9 @@ use crate::transport::{Deadline, RetryPolicy, Transport};
 
 /// A display name's service principal id changes only when the app is recreated.
 const RESOLVED_TTL: Duration = Duration::from_secs(3600);
-/// Jobs acted on at once; an app rarely has more than one or two.
-const JOB_CONCURRENCY: usize = 4;
+/// Jobs acted on at once (an app rarely has more than one or two); bounded so a tenant with
+/// many jobs does not burst Graph.
+const JOB_CONCURRENCY: usize = 8;
 
 /// The configuration and the request, merged: what this invocation will do.
 #[derive(Debug, Clone)]
