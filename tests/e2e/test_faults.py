@@ -106,3 +106,12 @@ def test_a_fault_longer_than_the_deadline_ends_cleanly_before_it(sim, invoke):
     run = invoke({"action": "status"}, timeout_s=5)
     assert run.error_type == "Timeout", run.error_message
     assert run.duration_ms < 5_000, "the function answered before Lambda's deadline"
+
+
+def test_redirects_are_not_followed(sim, invoke):
+    """A bearer token must never travel to whatever host a Location header names."""
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "status": 307,
+                     "headers": {"Location": f"{sim.url}/v1.0/elsewhere"}, "body": ""}])
+    run = invoke({"action": "status"})
+    assert not run.succeeded and "307" in run.error_message
+    assert [c for c in sim.requests() if "elsewhere" in c["decoded_path"]] == []

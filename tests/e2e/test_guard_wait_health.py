@@ -142,3 +142,28 @@ def test_metric_lines_follow_the_embedded_metric_format(sim, invoke):
     assert document["Triggered"] == 1 and document["Skipped"] == 0
     assert {"CycleDuration", "Exported", "Escrowed", "CycleFailed"} <= set(names)
     assert len(names) <= 100
+
+
+def two_jobs(scenario):
+    sp = scenario["service_principals"][0]
+    second = dict(copy.deepcopy(sp["jobs"][0]), id=sp["jobs"][0]["id"].replace("4f9a", "5f9a"))
+    sp["jobs"].append(second)
+    return sp["jobs"][0]["id"], second["id"]
+
+
+def restart_counts(sim):
+    return [job["restart_count"] for job in sim.state()["service_principals"][0]["jobs"]]
+
+
+def test_lambda_retry_after_a_partial_failure_does_not_restart_twice(sim, scenario, invoke):
+    """Lambda retries a failed asynchronous invocation; the job that was restarted must not be
+    restarted again, in the same execution environment or a new one."""
+    first, second = two_jobs(scenario)
+    sim.set_scenario(scenario)
+    sim.add_faults([{"method": "POST", "path_contains": second, "status": 403}])
+    failed = invoke({})
+    assert not failed.succeeded and first in failed.error_message
+    retries = invoke([{}, {}])  # Lambda's retry in a new environment, then a warm one
+    assert restart_counts(sim) == [1, 0], "the first job was restarted once, and only once"
+    for retry in retries:
+        assert retry.error_type == "GraphPermissionDenied" and second in retry.error_message
