@@ -191,3 +191,19 @@ def test_rotated_secret_is_picked_up_when_entra_rejects_the_old_one(sim, invoke,
                   before_each=rotate_before_second)
     assert runs[0].succeeded and runs[1].succeeded, runs[1].error_message
     assert runs.log_count("read the credentials secret") == 2
+
+
+def test_logs_are_json_lines_and_honour_the_lambda_log_level(sim, invoke):
+    run = invoke({"action": "status"})
+    documents = run.json_logs()
+    assert len(documents) == len(run.logs), "every line is JSON"
+    summaries = [d for d in documents if d.get("message") == "job summary"]
+    assert len(summaries) == 1 and summaries[0]["job_id"] and summaries[0]["result"] == "statusRead"
+    calls = [d for d in documents if d.get("message") == "http call"]
+    assert calls and all(d["client_request_id"] and d["request_id"] for d in calls)
+
+    quiet = invoke({"action": "status"}, env={"AWS_LAMBDA_LOG_LEVEL": "WARN"})
+    assert [d for d in quiet.json_logs() if d.get("level") == "INFO"] == []
+
+    text = invoke({"action": "status"}, env={"AWS_LAMBDA_LOG_FORMAT": "Text"})
+    assert any("job summary" in line and not line.startswith("{") for line in text.logs)
