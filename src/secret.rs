@@ -283,24 +283,35 @@ impl SecretStore {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let secret_id = self.secret_id.clone();
-        match error.code() {
-            Some("ResourceNotFoundException") => SecretError::NotFound { secret_id },
-            Some(
-                code @ ("AccessDeniedException"
-                | "DecryptionFailure"
-                | "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException"),
-            ) => SecretError::AccessDenied {
-                secret_id,
-                code: code.to_string(),
-            },
-            _ => SecretError::Unavailable {
-                secret_id,
-                detail: DisplayErrorContext(&error).to_string(),
-            },
-        }
+        let detail = || DisplayErrorContext(&error).to_string();
+        classify_aws_error(&self.secret_id, error.code(), detail)
+    }
+}
+
+/// Sorts a Secrets Manager failure by its AWS error code into what the admin must do.
+fn classify_aws_error(
+    secret_id: &str,
+    code: Option<&str>,
+    detail: impl FnOnce() -> String,
+) -> SecretError {
+    let secret_id = secret_id.to_string();
+    match code {
+        Some("ResourceNotFoundException") => SecretError::NotFound { secret_id },
+        Some(
+            code @ ("AccessDeniedException"
+            | "DecryptionFailure"
+            | "KMSAccessDeniedException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"),
+        ) => SecretError::AccessDenied {
+            secret_id,
+            code: code.to_string(),
+        },
+        _ => SecretError::Unavailable {
+            secret_id,
+            detail: detail(),
+        },
     }
 }
 
@@ -355,6 +366,33 @@ mod tests {
         assert_eq!(
             credentials.service_principal_id.as_deref(),
             Some("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+        );
+    }
+
+    #[test]
+    fn aws_error_codes_become_instructions() {
+        let classify = |code| classify_aws_error("entra/creds", code, || "timed out".into());
+        assert!(matches!(
+            classify(Some("ResourceNotFoundException")),
+            SecretError::NotFound { .. }
+        ));
+        for code in [
+            "AccessDeniedException",
+            "DecryptionFailure",
+            "ExpiredTokenException",
+        ] {
+            let error = classify(Some(code));
+            assert!(matches!(error, SecretError::AccessDenied { .. }), "{code}");
+            let text = error.to_string();
+            assert!(
+                text.contains("secretsmanager:GetSecretValue") && text.contains("kms:Decrypt"),
+                "{text}"
+            );
+        }
+        let text = classify(None).to_string();
+        assert!(
+            text.contains("could not be reached") && text.contains("timed out"),
+            "{text}"
         );
     }
 
