@@ -11,6 +11,8 @@ const USER_AGENT: &str = concat!("entra-idc-sync/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time kept back from Lambda's deadline so the invocation ends with our error, not a kill.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+const EPOCH_2020_MS: u64 = 1_577_836_800_000;
+const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// The invocation's time window: when it began, and by when it must have answered.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +28,13 @@ impl Deadline {
             .duration_since(UNIX_EPOCH)
             .map(|now| now.as_millis() as u64)
             .unwrap_or(0);
-        let left = Duration::from_millis(epoch_ms.saturating_sub(now_ms));
+        // `cargo lambda watch` sends the time left (e.g. 600000), not an epoch time; no real
+        // deadline lies before 2020, so such a value is read as what it is.
+        let left = if epoch_ms < EPOCH_2020_MS {
+            Duration::from_millis(epoch_ms).min(MAX_LAMBDA_TIMEOUT)
+        } else {
+            Duration::from_millis(epoch_ms.saturating_sub(now_ms))
+        };
         Self::after(left.saturating_sub(DEADLINE_MARGIN))
     }
 
