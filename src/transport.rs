@@ -30,7 +30,9 @@ impl Deadline {
             .unwrap_or(0);
         // `cargo lambda watch` sends the time left (e.g. 600000), not an epoch time; no real
         // deadline lies before 2020, so such a value is read as what it is.
-        let left = if epoch_ms < EPOCH_2020_MS {
+        let left = if epoch_ms == 0 {
+            MAX_LAMBDA_TIMEOUT // no deadline given (some local emulators): Lambda's longest
+        } else if epoch_ms < EPOCH_2020_MS {
             Duration::from_millis(epoch_ms).min(MAX_LAMBDA_TIMEOUT)
         } else {
             Duration::from_millis(epoch_ms.saturating_sub(now_ms))
