@@ -9,7 +9,6 @@ time. Results go to bench-results/latest.json (and a timestamped copy) for compa
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import sys
@@ -19,20 +18,10 @@ import zipfile
 from pathlib import Path
 
 from devtools.runtime_api import LambdaProcess
-from devtools.services import REPO, GraphSimulator, Moto, demo_scenario
+from devtools.services import REPO, GraphSimulator, Moto, demo_scenario, scenario_with_jobs
 
 RESULTS = REPO / "bench-results"
 ARM64_BOOTSTRAP = REPO / "target" / "lambda" / "entra-idc-sync" / "bootstrap"
-
-
-def scenario_with_jobs(count: int) -> dict:
-    """The demo tenant, with `count` jobs whose cycles end at once (so warm restarts proceed)."""
-    scenario = demo_scenario()
-    sp = scenario["service_principals"][0]
-    tenant = scenario["tenants"][0]["id"]
-    base = dict(sp["jobs"][0], cycle_seconds=0.0)
-    sp["jobs"] = [dict(copy.deepcopy(base), id=f"AWSSCIM.{i:032x}.{tenant}") for i in range(count)]
-    return scenario
 
 
 def spread(values: list[float]) -> dict:
@@ -101,10 +90,10 @@ def measure(bootstrap: str, repeats: int, warm: int, latency_ms: int) -> dict:
                "APP_DISPLAY_NAME": "AWS IAM Identity Center", "MIN_TRIGGER_INTERVAL": "0"}
         results = {}
         for jobs in (1, 5):
-            sim.bench_scenario = scenario_with_jobs(jobs)
+            sim.bench_scenario = scenario_with_jobs(jobs, cycle_seconds=0.0)
             runs = [one_environment(bootstrap, env, sim, warm) for _ in range(repeats)]
             results[f"{jobs}_job"] = runs
-        sim.bench_scenario = scenario_with_jobs(1)
+        sim.bench_scenario = scenario_with_jobs(1, cycle_seconds=0.0)
         by_id = one_environment(bootstrap, {**env, "APP_DISPLAY_NAME": "",
                                             "SERVICE_PRINCIPAL_ID": scenario["service_principals"][0]["id"]}, sim, 0)
         results["by_service_principal_id"] = [by_id]

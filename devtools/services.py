@@ -4,6 +4,7 @@ Manager and the project's Graph simulator. Both stop with the process that start
 from __future__ import annotations
 
 import atexit
+import copy
 import json
 import shutil
 import socket
@@ -43,6 +44,17 @@ def _free_port() -> int:
 
 def demo_scenario() -> dict:
     return json.loads(DEMO_SCENARIO.read_text())
+
+
+def scenario_with_jobs(count: int, scenario: dict | None = None, **job_fields) -> dict:
+    """The scenario (default: the demo) with its IAM Identity Center app holding `count`
+    copies of its job, each with its own id and `job_fields` applied."""
+    scenario = copy.deepcopy(scenario or demo_scenario())
+    sp = scenario["service_principals"][0]
+    tenant = scenario["tenants"][0]["id"]
+    base = {**sp["jobs"][0], **job_fields}
+    sp["jobs"] = [dict(copy.deepcopy(base), id=f"AWSSCIM.{i:032x}.{tenant}") for i in range(count)]
+    return scenario
 
 
 class Moto:

@@ -115,7 +115,7 @@ impl TokenClient {
         };
         let sent = self
             .transport
-            .send("entra token", Idempotency::Safe, deadline, |client, _| {
+            .send("entra token", Idempotency::Safe, deadline, |client| {
                 client.post(url.clone()).form(&form)
             })
             .await

@@ -33,8 +33,12 @@ pub fn job_metrics(function_name: &str, job: &JobReport, timestamp_ms: u64) -> V
             "Count",
             json!(flag(job.result == JobResult::Failed)),
         ),
-        ("Unhealthy", "Count", json!(flag(!job.health.healthy))),
-        ("Quarantined", "Count", json!(flag(job.health.quarantined))),
+        ("Unhealthy", "Count", json!(flag(!job.state.health.healthy))),
+        (
+            "Quarantined",
+            "Count",
+            json!(flag(job.state.health.quarantined)),
+        ),
     ];
     if let Some(cycle) = &job.cycle {
         values.push(("CycleFailed", "Count", json!(flag(cycle.failed()))));

@@ -40,6 +40,37 @@ impl JobResult {
     }
 }
 
+/// A job's state as read from Graph, and the health judged from it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobState {
+    pub schedule_state: Option<String>,
+    pub status_code: Option<String>,
+    pub last_execution: Option<TaskExecution>,
+    pub quarantine: Option<Quarantine>,
+    pub count_successive_complete_failures: Option<i64>,
+    pub troubleshooting_url: Option<String>,
+    pub health: Health,
+}
+
+impl JobState {
+    pub fn read(job: &SynchronizationJob, now: OffsetDateTime) -> Self {
+        let status = job.status.clone().unwrap_or_default();
+        Self {
+            schedule_state: job
+                .schedule
+                .as_ref()
+                .and_then(|schedule| schedule.state.clone()),
+            status_code: status.code,
+            last_execution: status.last_execution,
+            quarantine: status.quarantine,
+            count_successive_complete_failures: status.count_successive_complete_failures,
+            troubleshooting_url: status.troubleshooting_url,
+            health: health::judge(job, now),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobReport {
@@ -48,13 +79,9 @@ pub struct JobReport {
     pub template_id: Option<String>,
     pub action: Action,
     pub result: JobResult,
-    pub schedule_state: Option<String>,
-    pub status_code: Option<String>,
-    pub last_execution: Option<TaskExecution>,
-    pub quarantine: Option<Quarantine>,
-    pub count_successive_complete_failures: Option<i64>,
-    pub troubleshooting_url: Option<String>,
-    pub health: Health,
+    /// As read before acting, or after the wait when the invocation waited.
+    #[serde(flatten)]
+    pub state: JobState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     /// The cycle the trigger started, when the invocation waited for it.
@@ -88,24 +115,13 @@ impl JobReport {
         action: Action,
         now: OffsetDateTime,
     ) -> Self {
-        let health = health::judge(job, now);
-        let status = job.status.clone().unwrap_or_default();
         Self {
             service_principal_id: service_principal_id.to_string(),
             job_id: job.id.clone(),
             template_id: job.template_id.clone(),
             action,
             result: JobResult::StatusRead,
-            schedule_state: job
-                .schedule
-                .as_ref()
-                .and_then(|schedule| schedule.state.clone()),
-            status_code: status.code,
-            last_execution: status.last_execution,
-            quarantine: status.quarantine,
-            count_successive_complete_failures: status.count_successive_complete_failures,
-            troubleshooting_url: status.troubleshooting_url,
-            health,
+            state: JobState::read(job, now),
             skip_reason: None,
             cycle: None,
             graph_request_ids: Vec::new(),
@@ -113,32 +129,20 @@ impl JobReport {
         }
     }
 
-    /// Takes a later read of the job (after waiting): its status and health replace the old.
-    pub fn update(&mut self, job: &SynchronizationJob, now: OffsetDateTime) {
-        let fresh = Self::new(&self.service_principal_id, job, self.action, now);
-        self.schedule_state = fresh.schedule_state;
-        self.status_code = fresh.status_code;
-        self.last_execution = fresh.last_execution;
-        self.quarantine = fresh.quarantine;
-        self.count_successive_complete_failures = fresh.count_successive_complete_failures;
-        self.troubleshooting_url = fresh.troubleshooting_url;
-        self.health = fresh.health;
-    }
-
     pub fn log_summary(&self) {
-        let last = self.last_execution.clone().unwrap_or_default();
+        let last = self.state.last_execution.clone().unwrap_or_default();
         info!(
             service_principal_id = %self.service_principal_id,
             job_id = %self.job_id,
             template_id = self.template_id.as_deref().unwrap_or(""),
             action = %self.action,
             result = self.result.as_str(),
-            status_code = self.status_code.as_deref().unwrap_or(""),
+            status_code = self.state.status_code.as_deref().unwrap_or(""),
             last_state = last.state.as_deref().unwrap_or(""),
             last_began = last.time_began.as_deref().unwrap_or(""),
             last_exported = last.count_exported.unwrap_or(0),
-            healthy = self.health.healthy,
-            quarantined = self.health.quarantined,
+            healthy = self.state.health.healthy,
+            quarantined = self.state.health.quarantined,
             skip_reason = self.skip_reason.as_deref().unwrap_or(""),
             cycle = self.cycle.as_ref().map_or("", |cycle| cycle.state.as_str()),
             error = self.failure.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -184,7 +188,7 @@ impl Report {
                 text.push_str(&format!(", {n} {label}"));
             }
         }
-        let unhealthy = jobs.iter().filter(|job| !job.health.healthy).count();
+        let unhealthy = jobs.iter().filter(|job| !job.state.health.healthy).count();
         if unhealthy > 0 {
             text.push_str(&format!(", {unhealthy} unhealthy"));
         }

@@ -18,7 +18,7 @@ use crate::graph::model::{ServicePrincipal, SynchronizationJob};
 use crate::graph::{GraphClient, GraphError, GraphErrorKind, Traced};
 use crate::guard::TriggerGuard;
 use crate::metrics;
-use crate::report::{JobReport, JobResult, Report};
+use crate::report::{JobReport, JobResult, JobState, Report};
 use crate::request::SyncRequest;
 use crate::secret::{EntraCredentials, SecretStore};
 use crate::transport::{Deadline, RetryPolicy, Transport};
@@ -309,7 +309,7 @@ impl SyncService {
             )
             .await;
             if let Some(latest) = &waited.job {
-                report.update(latest, OffsetDateTime::now_utc());
+                report.state = JobState::read(latest, OffsetDateTime::now_utc());
             }
             report.graph_request_ids.extend(waited.request_ids);
             report.cycle = Some(waited.cycle);
@@ -368,7 +368,8 @@ fn check_outcome(action: Action, reports: &[JobReport]) -> Result<(), SyncError>
                     .as_deref()
                     .unwrap_or("no error text from Graph"),
                 error.code.as_deref().unwrap_or("no code"),
-                job.troubleshooting_url
+                job.state
+                    .troubleshooting_url
                     .as_ref()
                     .map(|url| format!("; troubleshooting: {url}"))
                     .unwrap_or_default()
@@ -380,12 +381,16 @@ fn check_outcome(action: Action, reports: &[JobReport]) -> Result<(), SyncError>
             details: failed_cycles.join("; "),
         });
     }
-    let unhealthy: Vec<&JobReport> = reports.iter().filter(|job| !job.health.healthy).collect();
+    let unhealthy: Vec<&JobReport> = reports
+        .iter()
+        .filter(|job| !job.state.health.healthy)
+        .collect();
     if action == Action::Status && !unhealthy.is_empty() {
         let details = unhealthy
             .iter()
             .map(|job| {
                 let problems = job
+                    .state
                     .health
                     .problems
                     .iter()
@@ -398,7 +403,7 @@ fn check_outcome(action: Action, reports: &[JobReport]) -> Result<(), SyncError>
             .join(" | ");
         return Err(SyncError::Unhealthy {
             details,
-            quarantined: unhealthy.iter().any(|job| job.health.quarantined),
+            quarantined: unhealthy.iter().any(|job| job.state.health.quarantined),
         });
     }
     Ok(())

@@ -117,12 +117,11 @@ pub enum Idempotency {
     Unsafe,
 }
 
-/// One sent request's outcome, with the correlation id we generated for it.
+/// One sent request's final answer, with the correlation id we generated for it.
 #[derive(Debug)]
 pub struct Sent {
     pub response: Response,
     pub client_request_id: String,
-    pub attempts: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -148,11 +147,7 @@ impl Transport {
         })
     }
 
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
-    /// Sends the request `build` makes (called once per attempt with a fresh
+    /// Sends the request `build` makes (once per attempt, each with a fresh
     /// `client-request-id`), retrying throttling, unavailability and connection failures.
     /// A final 429/503/504 is returned as a response for the caller to explain.
     pub async fn send(
@@ -160,7 +155,7 @@ impl Transport {
         what: &str,
         idempotency: Idempotency,
         deadline: &Deadline,
-        build: impl Fn(&reqwest::Client, &str) -> RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Sent, TransportError> {
         let mut attempt = 0;
         loop {
@@ -171,28 +166,20 @@ impl Transport {
                 .ok_or(TransportError::DeadlineReached)?;
             let timeout = self.timeout.min(remaining);
             let started = Instant::now();
-            let outcome = build(&self.client, &client_request_id)
+            let outcome = build(&self.client)
                 .header("client-request-id", &client_request_id)
                 .timeout(timeout)
                 .send()
                 .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let (retry_after, error) = match outcome {
-                Ok(response) if !is_retryable_status(response.status()) => {
-                    log_response(what, &response, &client_request_id, attempt, elapsed_ms);
-                    return Ok(Sent {
-                        response,
-                        client_request_id,
-                        attempts: attempt,
-                    });
-                }
                 Ok(response) => {
                     log_response(what, &response, &client_request_id, attempt, elapsed_ms);
-                    if attempt >= self.retry.max_attempts {
+                    if !is_retryable_status(response.status()) || attempt >= self.retry.max_attempts
+                    {
                         return Ok(Sent {
                             response,
                             client_request_id,
-                            attempts: attempt,
                         });
                     }
                     (retry_after(&response), None)

@@ -323,7 +323,7 @@ impl GraphClient {
                     operation.describe(),
                     operation.idempotency(),
                     deadline,
-                    |client, _| {
+                    |client| {
                         let request = client
                             .request(method.clone(), url.clone())
                             .bearer_auth(token.expose());

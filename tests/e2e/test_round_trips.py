@@ -2,17 +2,13 @@
 Cold: secret, token, service principal, jobs + the trigger (one less with SERVICE_PRINCIPAL_ID).
 Warm: no secret, no token, no lookup: the jobs read + the trigger."""
 
-import copy
-
-from test_sync import SP_ID, TENANT
+from devtools.services import scenario_with_jobs
+from test_sync import SP_ID
 
 
 def quick_cycles(scenario, jobs=1):
     """Cycles that end at once, so a warm restart is not refused as 'in progress'."""
-    sp = scenario["service_principals"][0]
-    base = dict(sp["jobs"][0], cycle_seconds=0.0)
-    sp["jobs"] = [dict(copy.deepcopy(base), id=f"AWSSCIM.{i:032x}.{TENANT}") for i in range(jobs)]
-    return scenario
+    return scenario_with_jobs(jobs, scenario, cycle_seconds=0.0)
 
 
 def calls(sim):

@@ -5,7 +5,8 @@ import copy
 import json
 from pathlib import Path
 
-import pytest
+
+from devtools.services import scenario_with_jobs
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
@@ -134,9 +135,7 @@ def test_display_name_with_a_quote_is_escaped(sim, invoke, scenario):
 
 
 def test_jobs_are_paged_and_every_job_is_acted_on(sim, invoke, scenario):
-    sp = scenario["service_principals"][0]
-    base = sp["jobs"][0]
-    sp["jobs"] = [dict(copy.deepcopy(base), id=f"AWSSCIM.{i:032x}.{TENANT}") for i in range(3)]
+    scenario = scenario_with_jobs(3, scenario)
     scenario["page_size"] = 2
     sim.set_scenario(scenario)
     report = invoke({}).ok()
