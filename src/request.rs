@@ -80,7 +80,8 @@ pub struct SyncRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawRequest {
     action: Option<String>,
-    reset_scope: Option<String>,
+    /// `"Watermark,Escrows"` or `["Watermark", "Escrows"]`.
+    reset_scope: Option<Value>,
     service_principal_id: Option<String>,
     app_display_name: Option<String>,
     job_id: Option<String>,
@@ -150,7 +151,11 @@ impl RawRequest {
             .transpose()?;
         let reset_scope = self
             .reset_scope
-            .map(|text| text.parse().map_err(|fix| field_error("resetScope", fix)))
+            .map(|value| {
+                scope_text(&value)
+                    .and_then(|text| text.parse())
+                    .map_err(|fix| field_error("resetScope", fix))
+            })
             .transpose()?;
         let name = non_blank(self.app_display_name, "appDisplayName")?;
         let id = non_blank(self.service_principal_id, "servicePrincipalId")?;
@@ -166,6 +171,23 @@ impl RawRequest {
             wait_limit: wait_limit(self.wait_limit_seconds)?,
             force: self.force.unwrap_or(false),
         })
+    }
+}
+
+/// The reset scope as one comma-separated text, from a string or a list of strings.
+fn scope_text(value: &Value) -> Result<String, String> {
+    let wrong = || {
+        r#"use a comma-separated string such as "Watermark,Escrows", or a list of such names"#
+            .to_string()
+    };
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_string).ok_or_else(wrong))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|names| names.join(",")),
+        _ => Err(wrong()),
     }
 }
 
@@ -284,6 +306,22 @@ mod tests {
             text.contains("appDisplayName") && text.contains("300 characters"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn reset_scope_may_be_a_list() {
+        let request = parse(json!({"resetScope": ["Watermark", "escrows"]})).unwrap();
+        assert_eq!(
+            request.reset_scope.unwrap().criteria().as_deref(),
+            Some("Watermark,Escrows")
+        );
+        for bad in [json!({"resetScope": 3}), json!({"resetScope": ["Full", 1]})] {
+            let text = parse(bad).unwrap_err().to_string();
+            assert!(
+                text.contains("resetScope") && text.contains("comma-separated"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
