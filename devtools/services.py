@@ -25,8 +25,14 @@ _children: list[subprocess.Popen] = []
 
 @atexit.register
 def _stop_children() -> None:
+    """Closing stdin lets a watchdog stop its server first; whatever remains is killed."""
     for child in _children:
-        if child.poll() is None:
+        if child.poll() is None and child.stdin:
+            child.stdin.close()
+    for child in _children:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             child.kill()
 
 
@@ -67,7 +73,10 @@ class Moto:
             raise RuntimeError("moto_server is missing: pip install -r requirements-dev.txt")
         port = _free_port()
         self.endpoint = f"http://127.0.0.1:{port}"
-        self.process = _spawn([command, "-H", "127.0.0.1", "-p", str(port)],
+        # Under the watchdog: moto_server dies with us even if we are killed outright.
+        watched = [sys.executable, "-m", "devtools.watchdog", "--max-lifetime", "3600", "--",
+                   command, "-H", "127.0.0.1", "-p", str(port)]
+        self.process = _spawn(watched, cwd=REPO, stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_up()
         import boto3  # installed with moto
@@ -101,8 +110,8 @@ class Moto:
                 "AWS_EC2_METADATA_DISABLED": "true", **AWS_TEST_CREDENTIALS}
 
     def stop(self) -> None:
-        self.process.kill()
-        self.process.wait()
+        self.process.stdin.close()  # the watchdog stops moto_server and exits
+        self.process.wait(timeout=10)
 
 
 class GraphSimulator:
