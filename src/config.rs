@@ -400,9 +400,25 @@ fn endpoints(env: &Env) -> Result<Endpoints, ConfigError> {
         .unwrap_or_else(|| cloud.graph().to_string());
     Ok(Endpoints {
         authority: base_url("AZURE_AUTHORITY_HOST", &authority)?,
-        graph: base_url("GRAPH_ENDPOINT", &graph)?,
+        graph: graph_base_url(&graph)?,
         scope: format!("{}/.default", cloud.graph()),
     })
+}
+
+/// The Graph base URL; the API version is ours to add, so one given here is a mistake.
+fn graph_base_url(text: &str) -> Result<Url, ConfigError> {
+    let url = base_url("GRAPH_ENDPOINT", text)?;
+    let last = url
+        .path_segments()
+        .and_then(|mut segments| segments.nth_back(1));
+    match last {
+        Some(version) if version.eq_ignore_ascii_case("v1.0") || version.eq_ignore_ascii_case("beta") => Err(invalid(
+            "GRAPH_ENDPOINT",
+            text,
+            "leave out the API version (the function uses v1.0): e.g. https://graph.microsoft.com".into(),
+        )),
+        _ => Ok(url),
+    }
 }
 
 /// Parses a base URL and makes sure it can take path segments (ends with `/`).
@@ -550,6 +566,7 @@ mod tests {
                 "http://secrets.example.com",
             ),
             ("GRAPH_ENDPOINT", "ftp://127.0.0.1"),
+            ("GRAPH_ENDPOINT", "https://graph.microsoft.com/v1.0"),
         ] {
             let error = settings(&[("SECRET_ID", "x"), (variable, value)]).unwrap_err();
             let text = error.to_string();
