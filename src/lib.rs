@@ -5,7 +5,8 @@
 //! [`config`] and the Entra credentials from Secrets Manager ([`secret`]), gets a Graph token
 //! ([`entra`]), drives the synchronization jobs through the Graph client ([`graph`]) and
 //! returns a [`report`]. Around the trigger sit the restart-storm [`guard`], the [`health`]
-//! judgement, the wait for the new [`cycle`], and CloudWatch [`metrics`]. [`transport`] is the one HTTP stack both Entra and Graph calls use
+//! judgement, the wait for the new [`cycle`], and CloudWatch [`metrics`]; [`outcome`] decides
+//! whether the invocation failed. [`transport`] is the one HTTP stack both Entra and Graph calls use
 //! (timeouts, retries, deadline); [`sensitive`] keeps secrets out of every output.
 
 pub mod config;
@@ -18,6 +19,7 @@ pub mod handler;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod outcome;
 pub mod report;
 pub mod request;
 pub mod secret;

@@ -17,11 +17,11 @@ use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
 use crate::graph::{GraphClient, GraphError, GraphErrorKind, Traced};
 use crate::guard::TriggerGuard;
-use crate::metrics;
 use crate::report::{JobReport, JobResult, JobState, Report};
 use crate::request::SyncRequest;
 use crate::secret::{EntraCredentials, SecretStore};
 use crate::transport::{Deadline, RetryPolicy, Transport};
+use crate::{metrics, outcome};
 
 /// A display name's service principal id changes only when the app is recreated.
 const RESOLVED_TTL: Duration = Duration::from_secs(3600);
@@ -108,7 +108,7 @@ impl SyncService {
             .await;
         reports.iter().for_each(JobReport::log_summary);
         metrics::emit(&reports);
-        check_outcome(plan.action, &reports)?;
+        outcome::check(plan.action, &reports)?;
         let app = app_name(&service_principal);
         Ok(Report {
             summary: Report::summarize(plan.action, plan.dry_run, &app, &reports),
@@ -344,119 +344,4 @@ fn app_name(service_principal: &ServicePrincipal) -> String {
         Some(name) => format!("{name:?} ({})", service_principal.id),
         None => format!("service principal {}", service_principal.id),
     }
-}
-
-/// The invocation fails when a trigger failed, a waited cycle failed, or — for the status
-/// action, so a scheduled health check raises the alarm — when a job is unhealthy.
-fn check_outcome(action: Action, reports: &[JobReport]) -> Result<(), SyncError> {
-    check_failures(reports)?;
-    let failed_cycles: Vec<String> = reports
-        .iter()
-        .filter(|job| job.cycle.as_ref().is_some_and(|cycle| cycle.failed()))
-        .map(|job| {
-            let error = job
-                .cycle
-                .as_ref()
-                .and_then(|c| c.execution.as_ref())
-                .and_then(|e| e.error.clone())
-                .unwrap_or_default();
-            format!(
-                "job {}: {} ({}){}",
-                job.job_id,
-                error
-                    .message
-                    .as_deref()
-                    .unwrap_or("no error text from Graph"),
-                error.code.as_deref().unwrap_or("no code"),
-                job.state
-                    .troubleshooting_url
-                    .as_ref()
-                    .map(|url| format!("; troubleshooting: {url}"))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
-    if !failed_cycles.is_empty() {
-        return Err(SyncError::CycleFailed {
-            details: failed_cycles.join("; "),
-        });
-    }
-    let unhealthy: Vec<&JobReport> = reports
-        .iter()
-        .filter(|job| !job.state.health.healthy)
-        .collect();
-    if action == Action::Status && !unhealthy.is_empty() {
-        let details = unhealthy
-            .iter()
-            .map(|job| {
-                let problems = job
-                    .state
-                    .health
-                    .problems
-                    .iter()
-                    .map(|p| p.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                format!("job {}: {problems}", job.job_id)
-            })
-            .collect::<Vec<_>>()
-            .join(" | ");
-        return Err(SyncError::Unhealthy {
-            details,
-            quarantined: unhealthy.iter().any(|job| job.state.health.quarantined),
-        });
-    }
-    Ok(())
-}
-
-/// Fails the invocation when any job's action failed, naming each one.
-fn check_failures(reports: &[JobReport]) -> Result<(), SyncError> {
-    let failures: Vec<&JobReport> = reports
-        .iter()
-        .filter(|job| job.result == JobResult::Failed)
-        .collect();
-    let Some(first) = failures.first() else {
-        return Ok(());
-    };
-    // A single job's failure is reported as itself, keeping its errorType and advice.
-    if let ([only], 1) = (failures.as_slice(), reports.len())
-        && let Some(error) = &only.failure
-    {
-        return Err(error.clone());
-    }
-    let triggered = reports
-        .iter()
-        .filter(|job| job.result == JobResult::Triggered)
-        .map(|job| job.job_id.as_str())
-        .collect::<Vec<_>>();
-    let details = failures
-        .iter()
-        .map(|job| {
-            format!(
-                "{}: {}",
-                job.job_id,
-                job.failure
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(SyncError::JobsFailed {
-        failed: failures.len(),
-        total: reports.len(),
-        details: format!(
-            "{details} (triggered: {})",
-            if triggered.is_empty() {
-                "none".into()
-            } else {
-                triggered.join(", ")
-            }
-        ),
-        error_type: first
-            .failure
-            .as_ref()
-            .map_or("GraphError", SyncError::error_type),
-    })
 }
