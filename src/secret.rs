@@ -283,17 +283,14 @@ impl SecretStore {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let detail = || DisplayErrorContext(&error).to_string();
-        classify_aws_error(&self.secret_id, error.code(), detail)
+        let detail = DisplayErrorContext(&error).to_string();
+        classify_aws_error(&self.secret_id, error.code(), &detail)
     }
 }
 
-/// Sorts a Secrets Manager failure by its AWS error code into what the admin must do.
-fn classify_aws_error(
-    secret_id: &str,
-    code: Option<&str>,
-    detail: impl FnOnce() -> String,
-) -> SecretError {
+/// Sorts a Secrets Manager failure by its AWS error code (or, for failures before any answer,
+/// by the SDK's text) into what the admin must do.
+fn classify_aws_error(secret_id: &str, code: Option<&str>, detail: &str) -> SecretError {
     let secret_id = secret_id.to_string();
     match code {
         Some("ResourceNotFoundException") => SecretError::NotFound { secret_id },
@@ -308,11 +305,34 @@ fn classify_aws_error(
             secret_id,
             code: code.to_string(),
         },
+        _ if detail.contains("MissingSigningRegion") => SecretError::Unavailable {
+            secret_id,
+            detail: "no AWS region: Lambda sets AWS_REGION itself; elsewhere set AWS_REGION".into(),
+        },
+        _ if detail.contains("CredentialsNotLoaded") => SecretError::Unavailable {
+            secret_id,
+            detail: "no AWS credentials: in Lambda the function's role provides them; elsewhere \
+                     set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+                .into(),
+        },
         _ => SecretError::Unavailable {
             secret_id,
-            detail: detail(),
+            detail: without_debug_dump(detail).chars().take(400).collect(),
         },
     }
+}
+
+/// The SDK's error text ends with a Debug dump of the error, ` (DispatchFailure(…))`: drop
+/// it, keep the readable chain before it.
+fn without_debug_dump(text: &str) -> &str {
+    let is_dump = |rest: &str| {
+        let name_len = rest.chars().take_while(char::is_ascii_alphanumeric).count();
+        rest.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest[name_len..].trim_start().starts_with(['(', '{'])
+    };
+    text.match_indices(" (")
+        .find(|(at, _)| is_dump(&text[at + 2..]))
+        .map_or(text, |(at, _)| &text[..at])
 }
 
 async fn build_client() -> aws_sdk_secretsmanager::Client {
@@ -371,17 +391,15 @@ mod tests {
 
     #[test]
     fn aws_error_codes_become_instructions() {
-        let classify = |code| classify_aws_error("entra/creds", code, || "timed out".into());
-        assert!(matches!(
-            classify(Some("ResourceNotFoundException")),
-            SecretError::NotFound { .. }
-        ));
+        let classify = |code, detail| classify_aws_error("entra/creds", code, detail);
+        let not_found = classify(Some("ResourceNotFoundException"), "");
+        assert!(matches!(not_found, SecretError::NotFound { .. }));
         for code in [
             "AccessDeniedException",
             "DecryptionFailure",
             "ExpiredTokenException",
         ] {
-            let error = classify(Some(code));
+            let error = classify(Some(code), "");
             assert!(matches!(error, SecretError::AccessDenied { .. }), "{code}");
             let text = error.to_string();
             assert!(
@@ -389,11 +407,21 @@ mod tests {
                 "{text}"
             );
         }
-        let text = classify(None).to_string();
+        let text = classify(
+            None,
+            "dispatch failure: io error: client error (Connect): tcp connect error: Connection \
+             refused (os error 111) (DispatchFailure(DispatchFailure { source: ConnectorError }))",
+        )
+        .to_string();
+        assert!(text.contains("could not be reached"), "{text}");
         assert!(
-            text.contains("could not be reached") && text.contains("timed out"),
+            text.ends_with("Connection refused (os error 111)"),
             "{text}"
         );
+        let text = classify(None, "dispatch failure: other: missing signing region (ConnectorError { source: MissingSigningRegion })").to_string();
+        assert!(text.contains("set AWS_REGION"), "{text}");
+        let text = classify(None, "dispatch failure (CredentialsNotLoaded(..))").to_string();
+        assert!(text.contains("AWS_ACCESS_KEY_ID"), "{text}");
     }
 
     #[test]
