@@ -2,12 +2,16 @@
 
 Starts moto_server and the Graph simulator on free loopback ports, stores the demo secret, runs
 the bootstrap through the Lambda Runtime API with events/scheduled.json, prints the function's
-log lines, its report and the calls the simulator saw, then stops everything.
+log lines, its report and the calls the simulator saw, then stops everything. Exits 1 when the
+invocation failed, 2 when the binary or the event is missing.
+
+    python -m devtools.demo [BOOTSTRAP]   # default: $ENTRA_IDC_SYNC_BIN, else target/release/...
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +20,8 @@ from devtools.services import REPO, GraphSimulator, Moto, demo_scenario
 
 EVENT = REPO / "events" / "scheduled.json"
 LOG_KEYS = ("level", "message")
+#: Left out of the compact view so a line fits the screen; the raw JSON line keeps them.
+HIDDEN_KEYS = ("timestamp", "span", "client_request_id")
 
 
 def compact(line: str) -> str:
@@ -27,11 +33,18 @@ def compact(line: str) -> str:
     if "_aws" in document:
         metrics = {k: v for k, v in document.items() if k not in ("_aws", "FunctionName", "JobId", "ServicePrincipalId")}
         return f"METRICS {document['_aws']['CloudWatchMetrics'][0]['Namespace']} {metrics}"
-    fields = " ".join(f"{k}={v}" for k, v in document.items() if k not in (*LOG_KEYS, "timestamp", "span"))
+    fields = " ".join(f"{k}={v}" for k, v in document.items()
+                      if k not in (*LOG_KEYS, *HIDDEN_KEYS) and v not in ("", None))
     return f"{document.get('level', ''):5} {document.get('message', '')}  {fields}"
 
 
 def main(bootstrap: str) -> int:
+    if not Path(bootstrap).is_file():
+        print(f"{bootstrap} is missing: `make demo` builds it (cargo build --release)", file=sys.stderr)
+        return 2
+    if not EVENT.is_file():
+        print(f"{EVENT} is missing", file=sys.stderr)
+        return 2
     scenario = demo_scenario()
     app = scenario["tenants"][0]["apps"][0]
     moto, sim = Moto(), GraphSimulator()
@@ -65,4 +78,5 @@ def main(bootstrap: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else str(REPO / "target" / "release" / "entra-idc-sync")))
+    default = os.environ.get("ENTRA_IDC_SYNC_BIN", str(REPO / "target" / "release" / "entra-idc-sync"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else default))

@@ -4,12 +4,20 @@ answers. Serves the documented protocol (/2018-06-01/runtime/invocation/next, ..
 
     with LambdaProcess("target/debug/entra-idc-sync", env) as function:
         result = function.invoke({"action": "status"})
+
+As a command, it runs a bootstrap once and invokes it with each event file in order, printing
+each outcome as one JSON line:
+
+    python3 -m devtools.runtime_api --bootstrap target/debug/entra-idc-sync \
+        --event events/status.json [--event ...] [--timeout 30] [--env SECRET_ID=...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import sys
 import subprocess
 import threading
 import time
@@ -116,7 +124,8 @@ class RuntimeApi:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for it, and every test closes a server.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
@@ -189,10 +198,14 @@ class LambdaProcess:
         self.started_at = time.monotonic()
         self.lines: list[str] = []
         self._lock = threading.Lock()
-        self.process = subprocess.Popen(
-            [bootstrap], env=full_env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-        )
+        try:
+            self.process = subprocess.Popen(
+                [bootstrap], env=full_env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+            )
+        except OSError:
+            self.api.close()
+            raise
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
         self.peak_rss_kib: int | None = None
@@ -203,16 +216,24 @@ class LambdaProcess:
             with self._lock:
                 self.lines.append(line.rstrip("\n"))
 
-    def invoke(self, event: Any, timeout_s: float = 30) -> Invocation:
+    def invoke(self, event: Any, timeout_s: float = 30, grace_s: float = 5) -> Invocation:
+        """Queues the event and waits for its answer; a process that exits first, or no answer
+        within timeout_s + grace_s, is a failed Invocation (Runtime.ExitError / Runtime.Timeout)."""
         with self._lock:
             seen = len(self.lines)
         pending = self.api.submit(event, timeout_s)
-        grace = timeout_s + 5
+        give_up_at = time.monotonic() + timeout_s + grace_s  # grace for a slow machine
         while not pending.done.wait(0.05):
-            grace -= 0.05
-            if self.process.poll() is not None or grace <= 0:
-                pending.result.error_type = "Runtime.ExitError" if self.process.poll() is not None else "Runtime.Timeout"
-                pending.result.error_message = f"the function did not answer (exit code {self.process.poll()})"
+            exit_code = self.process.poll()
+            if exit_code is not None and not pending.done.wait(0.1):  # an answer may be in flight
+                pending.result.error_type = "Runtime.ExitError"
+                init_error = self.api.init_error
+                reported = f"; its init error: {init_error}" if init_error else ""
+                pending.result.error_message = f"the function exited without answering (exit code {exit_code}){reported}"
+                break
+            if time.monotonic() > give_up_at:
+                pending.result.error_type = "Runtime.Timeout"
+                pending.result.error_message = f"the function did not answer within {timeout_s} s (+{grace_s} s grace)"
                 break
         time.sleep(0.02)  # let the reader catch the invocation's last lines
         with self._lock:
@@ -248,3 +269,31 @@ class LambdaProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m devtools.runtime_api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bootstrap", required=True, help="the bootstrap binary to run")
+    parser.add_argument("--event", action="append", required=True, help="an event JSON file (repeatable)")
+    parser.add_argument("--timeout", type=float, default=30, help="the function's timeout in seconds")
+    parser.add_argument("--env", action="append", default=[], metavar="K=V", help="an environment variable")
+    args = parser.parse_args(argv)
+    env = dict(item.split("=", 1) for item in args.env)
+    events = [json.loads(open(path).read()) for path in args.event]
+    if not os.access(args.bootstrap, os.X_OK):
+        print(f"{args.bootstrap} is not an executable file", file=sys.stderr)
+        return 2
+    with LambdaProcess(args.bootstrap, env) as function:
+        results = [function.invoke(event, timeout_s=args.timeout) for event in events]
+    for result in results:
+        print(json.dumps({"ok": result.succeeded, "payload": result.payload, "error_type": result.error_type,
+                          "error_message": result.error_message, "duration_ms": round(result.duration_ms, 1),
+                          "request_id": result.request_id, "logs": result.logs}))
+    if function.init_ms is None:
+        print(f"the function never asked for an event (exit code {function.process.returncode})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
