@@ -4,6 +4,7 @@
 pub mod model;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, Response, Url};
@@ -427,30 +428,8 @@ async fn failure(operation: Operation, response: Response, client_request_id: &s
         Err(_) => ErrorBody::default(),
     };
     let code = Some(body.error.code).filter(|code| !code.is_empty());
-    let kind = match status {
-        400 => GraphErrorKind::BadRequest,
-        401 => GraphErrorKind::Unauthorized,
-        403 => GraphErrorKind::PermissionDenied,
-        404 => GraphErrorKind::NotFound,
-        429 => GraphErrorKind::Throttled,
-        500..=599 => GraphErrorKind::Unavailable,
-        _ => GraphErrorKind::Unexpected,
-    };
-    let advice = match kind {
-        GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => format!(
-            "grant the Entra app the Microsoft Graph application permission {} and admin consent \
-             (App registrations > your app > API permissions > Grant admin consent). With \
-             Application.ReadWrite.OwnedBy instead, the app's service principal must be an owner \
-             of the IAM Identity Center enterprise application's service principal; otherwise use \
-             Synchronization.ReadWrite.All",
-            operation.permissions()
-        ),
-        GraphErrorKind::Throttled | GraphErrorKind::Unavailable => match retry_after {
-            Some(wait) => format!("Graph stayed unavailable through our retries and asked to wait {}s; the next scheduled run will try again", wait.as_secs()),
-            None => "Graph stayed unavailable through our retries; the next scheduled run will try again".into(),
-        },
-        _ => "see Graph's message".into(),
-    };
+    let kind = kind_of(status);
+    let advice = advice(kind, operation, retry_after);
     let graph_says = match &code {
         Some(code) => format!("{code}: {}", body.error.message),
         None => format!("HTTP {status}"),
@@ -469,9 +448,68 @@ async fn failure(operation: Operation, response: Response, client_request_id: &s
     }
 }
 
+fn kind_of(status: u16) -> GraphErrorKind {
+    match status {
+        400 => GraphErrorKind::BadRequest,
+        401 => GraphErrorKind::Unauthorized,
+        403 => GraphErrorKind::PermissionDenied,
+        404 => GraphErrorKind::NotFound,
+        429 => GraphErrorKind::Throttled,
+        500..=599 => GraphErrorKind::Unavailable,
+        _ => GraphErrorKind::Unexpected,
+    }
+}
+
+/// What the admin should do about a failed Graph call.
+fn advice(kind: GraphErrorKind, operation: Operation, retry_after: Option<Duration>) -> String {
+    match kind {
+        GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => format!(
+            "grant the Entra app the Microsoft Graph application permission {} and admin consent \
+             (App registrations > your app > API permissions > Grant admin consent). With \
+             Application.ReadWrite.OwnedBy instead, the app's service principal must be an owner \
+             of the IAM Identity Center enterprise application's service principal; otherwise use \
+             Synchronization.ReadWrite.All",
+            operation.permissions()
+        ),
+        GraphErrorKind::Throttled | GraphErrorKind::Unavailable => {
+            let asked = retry_after
+                .map(|wait| format!(" and asked to wait {}s", wait.as_secs()))
+                .unwrap_or_default();
+            format!(
+                "Graph stayed unavailable through our retries{asked}; the next scheduled run will \
+                 try again"
+            )
+        }
+        _ => "see Graph's message".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn advice_names_the_permission_each_call_needs() {
+        let text = advice(GraphErrorKind::PermissionDenied, Operation::Restart, None);
+        assert!(
+            text.contains("Synchronization.ReadWrite.All") && text.contains("owner"),
+            "{text}"
+        );
+        let text = advice(
+            GraphErrorKind::PermissionDenied,
+            Operation::FindServicePrincipal,
+            None,
+        );
+        assert!(text.contains("Application.Read.All"), "{text}");
+        let text = advice(
+            GraphErrorKind::Throttled,
+            Operation::ListJobs,
+            Some(Duration::from_secs(30)),
+        );
+        assert!(text.contains("asked to wait 30s"), "{text}");
+        assert_eq!(kind_of(503), GraphErrorKind::Unavailable);
+        assert_eq!(kind_of(307), GraphErrorKind::Unexpected);
+    }
 
     #[test]
     fn display_name_filter_escapes_quotes_and_encodes_everything() {
