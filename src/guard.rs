@@ -8,8 +8,11 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::config::Action;
-use crate::graph::model::SynchronizationJob;
+use crate::graph::model::{Progress, SynchronizationJob};
 use crate::health::parse_time;
+
+/// An unfinished progress report older than this belongs to a cycle that is long gone.
+const PROGRESS_STALE_AFTER: time::Duration = time::Duration::hours(2);
 
 pub struct TriggerGuard {
     min_interval: Duration,
@@ -65,6 +68,11 @@ fn refusal(
             "start is only for a paused or quarantined job (Microsoft: do not call start while the job runs on its schedule) and this job is {code}; use restart, or send \"force\": true"
         ));
     }
+    if let Some(observed) = unfinished_progress(&status.progress, now) {
+        return Some(format!(
+            "a provisioning cycle is in progress ({observed}); triggering now could harm it. It was left alone; send \"force\": true to override"
+        ));
+    }
     let last = status.last_execution.unwrap_or_default();
     let began = last.time_began.as_deref().and_then(parse_time);
     let interval = format!("{}s (MIN_TRIGGER_INTERVAL)", min_interval.as_secs());
@@ -89,6 +97,19 @@ fn refusal(
         )),
         _ => None,
     }
+}
+
+/// A progress report of an unfinished cycle, observed recently enough to still be running.
+fn unfinished_progress(progress: &[Progress], now: OffsetDateTime) -> Option<String> {
+    progress.iter().find_map(|step| {
+        let (done, total) = (step.completed_units?, step.total_units?);
+        let observed = step
+            .progress_observation_date_time
+            .as_deref()
+            .and_then(parse_time);
+        let recent = observed.is_none_or(|at| now - at < PROGRESS_STALE_AFTER);
+        (done < total && recent).then(|| format!("{done} of {total} units done"))
+    })
 }
 
 #[cfg(test)]
@@ -137,6 +158,32 @@ mod tests {
             reason.contains("300s ago") && reason.contains("MIN_TRIGGER_INTERVAL"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn progress_of_a_running_cycle_counts_as_in_progress() {
+        let mut job = job(
+            "Active",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        status_of(&mut job).progress = serde_json::from_str(
+            r#"[{"completedUnits":40,"totalUnits":100,"units":"Objects","progressObservationDateTime":"2026-11-28T09:58:00Z"}]"#,
+        )
+        .unwrap();
+        let reason = refusal(Action::Restart, &job, now(), 10 * MINUTE, None).unwrap();
+        assert!(reason.contains("40 of 100"), "{reason}");
+        status_of(&mut job).progress[0].progress_observation_date_time =
+            Some("2026-11-27T09:00:00Z".into());
+        assert_eq!(
+            refusal(Action::Restart, &job, now(), 10 * MINUTE, None),
+            None,
+            "stale progress"
+        );
+    }
+
+    fn status_of(job: &mut SynchronizationJob) -> &mut crate::graph::model::SynchronizationStatus {
+        job.status.as_mut().unwrap()
     }
 
     #[test]

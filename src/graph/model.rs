@@ -55,6 +55,19 @@ pub struct SynchronizationStatus {
     pub quarantine: Option<Quarantine>,
     pub steady_state_last_achieved_time: Option<String>,
     pub troubleshooting_url: Option<String>,
+    #[serde(deserialize_with = "null_as_empty_list", skip_serializing)]
+    pub progress: Vec<Progress>,
+}
+
+/// How far the running cycle has got (`synchronizationProgress`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Progress {
+    #[serde(deserialize_with = "lenient_count")]
+    pub completed_units: Option<i64>,
+    #[serde(deserialize_with = "lenient_count")]
+    pub total_units: Option<i64>,
+    pub progress_observation_date_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
