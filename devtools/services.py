@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import copy
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -66,7 +67,9 @@ def scenario_with_jobs(count: int, scenario: dict | None = None, **job_fields) -
 class Moto:
     """moto_server answering the Secrets Manager API on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, enforce_auth: bool = False) -> None:
+        """`enforce_auth`: moto checks credentials and IAM policies from the first request, so
+        the test credentials are refused (access denied)."""
         executable = Path(sys.executable).with_name("moto_server")
         command = str(executable) if executable.exists() else shutil.which("moto_server")
         if command is None:
@@ -76,7 +79,8 @@ class Moto:
         # Under the watchdog: moto_server dies with us even if we are killed outright.
         watched = [sys.executable, "-m", "devtools.watchdog", "--max-lifetime", "3600", "--",
                    command, "-H", "127.0.0.1", "-p", str(port)]
-        self.process = _spawn(watched, cwd=REPO, stdin=subprocess.PIPE,
+        env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else {})}
+        self.process = _spawn(watched, cwd=REPO, env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_up()
         import boto3  # installed with moto

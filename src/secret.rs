@@ -284,7 +284,13 @@ impl SecretStore {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let detail = DisplayErrorContext(&error).to_string();
-        classify_aws_error(&self.secret_id, error.code(), &detail)
+        // An answer the SDK cannot parse still has a status worth reading.
+        let code = match (error.code(), error.raw_response().map(|raw| raw.status().as_u16())) {
+            (Some(code), _) => Some(code),
+            (None, Some(403)) => Some("AccessDeniedException"),
+            (None, _) => None,
+        };
+        classify_aws_error(&self.secret_id, code, &detail)
     }
 }
 

@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 from email.utils import formatdate
 
+from devtools.services import Moto
 from test_sync import graph_calls, only_job, token_calls
 
 
@@ -115,3 +116,13 @@ def test_redirects_are_not_followed(sim, invoke):
     run = invoke({"action": "status"})
     assert not run.succeeded and "307" in run.error_message
     assert [c for c in sim.requests() if "elsewhere" in c["decoded_path"]] == []
+
+
+def test_secrets_manager_access_denied_names_the_permission(invoke):
+    strict = Moto(enforce_auth=True)
+    try:
+        run = invoke({}, env={"AWS_ENDPOINT_URL_SECRETS_MANAGER": strict.endpoint})
+    finally:
+        strict.stop()
+    assert run.error_type == "SecretAccessDenied"
+    assert "secretsmanager:GetSecretValue" in run.error_message
