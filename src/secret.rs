@@ -285,7 +285,10 @@ impl SecretStore {
     {
         let detail = DisplayErrorContext(&error).to_string();
         // An answer the SDK cannot parse still has a status worth reading.
-        let code = match (error.code(), error.raw_response().map(|raw| raw.status().as_u16())) {
+        let code = match (
+            error.code(),
+            error.raw_response().map(|raw| raw.status().as_u16()),
+        ) {
             (Some(code), _) => Some(code),
             (None, Some(403)) => Some("AccessDeniedException"),
             (None, _) => None,
