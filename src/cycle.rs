@@ -12,6 +12,8 @@ use crate::transport::Deadline;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(15);
+/// Time kept for one read of the job at the end of the wait.
+const POLL_ALLOWANCE: Duration = Duration::from_secs(1);
 /// Graph's clock and ours may differ a little; a cycle that began this much before our
 /// trigger still counts as the one we started.
 const CLOCK_SKEW: time::Duration = time::Duration::seconds(2);
@@ -86,10 +88,12 @@ pub async fn wait_for_cycle(
         request_ids: Vec::new(),
     };
     loop {
-        if Instant::now() + pause >= until {
+        // The last pause is shortened so the final read still fits in the window.
+        let left = until.saturating_duration_since(Instant::now());
+        if left <= POLL_ALLOWANCE {
             return waited;
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(pause.min(left - POLL_ALLOWANCE)).await;
         pause = (pause.mul_f64(1.5)).min(MAX_POLL);
         match graph.get_job(service_principal_id, job_id, deadline).await {
             Ok(read) => {

@@ -49,6 +49,16 @@ def test_cycle_still_running_at_the_limit_is_reported_as_running(sim, scenario, 
     assert job["cycle"]["waitedMs"] < 10_000
 
 
+def test_the_wait_uses_its_whole_window(sim, scenario, invoke):
+    """Growing pauses would overshoot a 12 s limit after the read at about 8 s; the last pause
+    is shortened so a cycle ending at 9 s is still seen finished."""
+    job_of(scenario).update(cycle_seconds=9.0)
+    sim.set_scenario(scenario)
+    job = only_job(invoke({"action": "restart", "wait": True, "waitLimitSeconds": 12}).ok())
+    assert job["cycle"]["state"] == "finished", job["cycle"]
+    assert job["cycle"]["waitedMs"] <= 12_000
+
+
 def test_wait_from_the_environment(sim, invoke):
     job = only_job(invoke({}, env={"WAIT_FOR_COMPLETION": "true", "WAIT_LIMIT_SECONDS": "20"}).ok())
     assert job["cycle"]["state"] == "finished"
