@@ -60,10 +60,7 @@ fn refusal(
 ) -> Option<String> {
     let status = job.status.clone().unwrap_or_default();
     let code = status.code.as_deref().unwrap_or("unknown");
-    let paused = code == "Paused"
-        || job.schedule.as_ref().and_then(|s| s.state.as_deref()) == Some("Paused");
-    let quarantined = code == "Quarantine" || status.quarantine.is_some();
-    if action == Action::Start && !paused && !quarantined {
+    if action == Action::Start && !job.is_paused() && !job.is_quarantined() {
         return Some(format!(
             "start is only for a paused or quarantined job (Microsoft: do not call start while the job runs on its schedule) and this job is {code}; use restart, or send \"force\": true"
         ));

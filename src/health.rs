@@ -37,7 +37,7 @@ pub fn judge(job: &SynchronizationJob, now: OffsetDateTime) -> Health {
     let status = job.status.clone().unwrap_or_default();
     let mut problems = Vec::new();
     let mut add = |code, message: String| problems.push(Problem { code, message });
-    let quarantined = status.quarantine.is_some() || status.code.as_deref() == Some("Quarantine");
+    let quarantined = job.is_quarantined();
     if quarantined {
         let q = status.quarantine.clone().unwrap_or_default();
         let reason = q
@@ -58,16 +58,17 @@ pub fn judge(job: &SynchronizationJob, now: OffsetDateTime) -> Health {
             ),
         );
     }
-    match (status.code.as_deref(), job.schedule.as_ref().and_then(|s| s.state.as_deref())) {
-        (Some("Paused"), _) | (_, Some("Paused")) => add(
+    if job.is_paused() {
+        add(
             "Paused",
-            "the job is paused: provisioning to AWS is stopped; run the start action to resume".into(),
-        ),
-        (Some("NotConfigured"), _) => add(
+            "the job is paused: provisioning to AWS is stopped; run the start action to resume"
+                .into(),
+        );
+    } else if job.status_code() == Some("NotConfigured") {
+        add(
             "NotConfigured",
             "provisioning has never been configured or run: finish the setup on the enterprise app's Provisioning page".into(),
-        ),
-        _ => {}
+        );
     }
     if let Some(failures) = status.count_successive_complete_failures.filter(|n| *n > 0) {
         add(

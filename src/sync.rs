@@ -136,14 +136,11 @@ impl SyncService {
         {
             return Ok(target);
         }
-        let from_secret = match (
-            &credentials.service_principal_id,
-            &credentials.app_display_name,
-        ) {
-            (Some(id), _) => Some(Target::ServicePrincipalId(id.clone())),
-            (None, Some(name)) => Some(Target::DisplayName(name.clone())),
-            (None, None) => None,
-        };
+        let from_secret = Target::from_parts(
+            credentials.service_principal_id.as_deref(),
+            credentials.app_display_name.as_deref(),
+            "service_principal_id",
+        )?;
         from_secret.ok_or(SyncError::Config(ConfigError::MissingTarget))
     }
 

@@ -114,6 +114,18 @@ impl SynchronizationJob {
         self.status.as_ref()?.code.as_deref()
     }
 
+    /// Paused by status or by schedule.
+    pub fn is_paused(&self) -> bool {
+        self.status_code() == Some("Paused")
+            || self.schedule.as_ref().and_then(|s| s.state.as_deref()) == Some("Paused")
+    }
+
+    /// In quarantine by status code or by a quarantine record.
+    pub fn is_quarantined(&self) -> bool {
+        self.status_code() == Some("Quarantine")
+            || self.status.as_ref().is_some_and(|s| s.quarantine.is_some())
+    }
+
     pub fn last_execution(&self) -> Option<&TaskExecution> {
         self.status.as_ref()?.last_execution.as_ref()
     }
