@@ -9,19 +9,91 @@
 # Use the tools with PATH="$PWD/.venv-tools/bin:$PATH": cargo-lambda finds zig through the first
 # python3 on PATH, and only this virtualenv's python3 has the ziglang package.
 #
-# Environment: PYTHON (default python3) picks the interpreter; Python 3.9 or newer.
+# Python: the pins need the version named on the "# requires-python:" line of
+# requirements-tools.txt (3.11 today). PYTHON=/path/to/python3.x picks the interpreter; without
+# it the first new enough of python3, python3.13, python3.12, python3.11 on PATH is used, so on
+# Amazon Linux 2023 and CloudShell (python3 is 3.9 there) `sudo dnf install -y python3.11` is
+# all it takes. Too old or missing: it stops before creating anything, saying how to get one.
+#
+#   scripts/install-tools.sh                  install (or confirm) the tools
+#   scripts/install-tools.sh --which-python   only print the interpreter it would use
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+# Bash builtins only until an interpreter is chosen: the check must work (and be testable) on a
+# machine whose PATH holds nothing but Pythons.
+if [[ $0 == */* ]]; then cd "${0%/*}/.."; else cd ..; fi
 VENV=.venv-tools
 REQUIREMENTS=requirements-tools.txt
 STAMP="$VENV/.requirements.sha256"
-PYTHON="${PYTHON:-python3}"
+CANDIDATES=(python3 python3.13 python3.12 python3.11)
 
 fail() {
     echo "install-tools: $*" >&2
     exit 1
 }
+
+# The "major.minor" on requirements-tools.txt's "# requires-python: X.Y" line.
+required_python() {
+    local line
+    while IFS= read -r line; do
+        if [[ $line =~ ^#\ requires-python:\ ([0-9]+)\.([0-9]+)$ ]]; then
+            echo "${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
+            return 0
+        fi
+    done <"$REQUIREMENTS"
+    fail "$REQUIREMENTS has no '# requires-python: X.Y' line"
+}
+
+# Prints "X.Y.Z" of an interpreter, nothing when it does not run.
+version_of() {
+    "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true
+}
+
+# True when version $1 (X.Y[.Z]) is at least $2 (X.Y).
+at_least() {
+    local have_major have_minor want_major want_minor
+    IFS=. read -r have_major have_minor _ <<<"$1"
+    IFS=. read -r want_major want_minor <<<"$2"
+    ((have_major > want_major || (have_major == want_major && have_minor >= want_minor)))
+}
+
+how_to_get() {
+    local want=$1
+    printf '%s\n' \
+        "  Amazon Linux 2023 / CloudShell: sudo dnf install -y python$want python$want-pip" \
+        "  Debian / Ubuntu:                sudo apt-get install python$want python$want-venv" \
+        "  macOS (Homebrew):               brew install python@$want" \
+        "  then run this again (it finds python$want by itself), or set PYTHON=/path/to/python$want."
+}
+
+# Picks the interpreter: $PYTHON when set (and then only it), else the first new enough
+# candidate. Prints its name; fails with what to install when there is none.
+choose_python() {
+    local want found version
+    want="$(required_python)"
+    if [[ -n "${PYTHON:-}" ]]; then
+        version="$(version_of "$PYTHON")"
+        [[ -n $version ]] || fail "PYTHON=$PYTHON does not run: point it at Python $want or newer"
+        at_least "$version" "$want" && { echo "$PYTHON"; return 0; }
+        fail "PYTHON=$PYTHON is Python $version; the pinned SAM CLI and cfn-lint need $want or newer:
+$(how_to_get "$want")"
+    fi
+    found=""
+    for candidate in "${CANDIDATES[@]}"; do
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        version="$(version_of "$candidate")"
+        [[ -n $version ]] || continue
+        at_least "$version" "$want" && { echo "$candidate"; return 0; }
+        found+="${found:+, }$candidate is $version"
+    done
+    fail "the pinned SAM CLI and cfn-lint need Python $want or newer, and none was found on PATH (${found:-no python3 at all}):
+$(how_to_get "$want")"
+}
+
+if [[ "${1:-}" == "--which-python" ]]; then
+    choose_python
+    exit 0
+fi
 
 want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 if [[ -x "$VENV/bin/python" && -x "$VENV/bin/sam" && -x "$VENV/bin/cfn-lint" \
@@ -30,21 +102,23 @@ if [[ -x "$VENV/bin/python" && -x "$VENV/bin/sam" && -x "$VENV/bin/cfn-lint" \
     exit 0
 fi
 
-command -v "$PYTHON" >/dev/null \
-    || fail "$PYTHON is missing: install Python 3.9 or newer (or set PYTHON=/path/to/python3)"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
-    || fail "$("$PYTHON" --version 2>&1) is too old: SAM CLI needs Python 3.9 or newer"
+python="$(choose_python)"
 
-# A virtualenv whose interpreter went away (Python upgraded or removed) cannot be repaired.
-if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
-    echo "install-tools: $VENV is broken (its Python is gone); recreating it"
-    rm -rf "$VENV"
+# A virtualenv whose interpreter went away (Python upgraded or removed) cannot be repaired, and
+# one made by a Python too old for the pins (an earlier attempt) cannot install them.
+if [[ -d "$VENV" ]]; then
+    venv_version="$(version_of "$VENV/bin/python")"
+    if [[ -z $venv_version ]] || ! at_least "$venv_version" "$(required_python)"; then
+        echo "install-tools: $VENV was made by a missing or too old Python; recreating it with $python"
+        rm -rf "$VENV"
+    fi
 fi
 if [[ ! -d "$VENV" ]]; then
-    "$PYTHON" -m venv "$VENV" || fail "could not create $VENV: on Debian/Ubuntu install python3-venv"
+    "$python" -m venv "$VENV" \
+        || fail "could not create $VENV with $python: on Debian/Ubuntu install its -venv package"
 fi
 
-echo "install-tools: installing $REQUIREMENTS into $VENV (about a minute the first time)"
+echo "install-tools: installing $REQUIREMENTS into $VENV with $python (about a minute the first time)"
 start=$SECONDS
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-virtualenv \
     -r "$REQUIREMENTS"

@@ -5,7 +5,7 @@
 //! CloudFormation short-form tags (`!Ref X`, `!Sub ...`) load as their plain values, so
 //! `!Ref SecretArn` reads as the string `SecretArn`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use entra_idc_sync::config::FUNCTION_ENVIRONMENT;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -115,7 +115,6 @@ fn function_runs_the_binary_we_build_on_the_runtime_we_target() {
         function["Metadata"]["BuildProperties"]["Binary"].as_str(),
         Some(env!("CARGO_PKG_NAME"))
     );
-    assert_eq!(properties["ReservedConcurrentExecutions"].as_i64(), Some(1));
 }
 
 #[test]
@@ -155,10 +154,11 @@ fn role_reads_only_the_named_secret_and_writes_only_logs() {
         if actions.iter().any(|a| a == "kms:Decrypt") {
             assert_eq!(resources, ["SecretKmsKeyArn"]);
             let via = &statement["Condition"]["StringEquals"]["kms:ViaService"];
-            assert!(
-                via.as_str()
-                    .is_some_and(|v| v.starts_with("secretsmanager.")),
-                "kms:Decrypt needs kms:ViaService"
+            // URLSuffix, not amazonaws.com: the China Regions' endpoints end in .com.cn.
+            assert_eq!(
+                via.as_str(),
+                Some("secretsmanager.${AWS::Region}.${AWS::URLSuffix}"),
+                "kms:Decrypt needs kms:ViaService for every partition"
             );
         }
     }
@@ -168,4 +168,179 @@ fn role_reads_only_the_named_secret_and_writes_only_logs() {
             .any(|a| a == "secretsmanager:GetSecretValue")
     });
     assert!(reads_secret, "the role must be able to read the secret");
+}
+
+fn parameter<'a>(template: &'a Yaml, name: &str) -> &'a Yaml {
+    let parameter = &template["Parameters"][name];
+    assert!(parameter.as_hash().is_some(), "parameter {name} is missing");
+    parameter
+}
+
+/// A parameter's default as text (`Default: 3` and `Default: "3"` alike).
+fn default_of(template: &Yaml, name: &str) -> String {
+    match &parameter(template, name)["Default"] {
+        Yaml::String(text) => text.clone(),
+        Yaml::Integer(number) => number.to_string(),
+        other => panic!("parameter {name} has no scalar default: {other:?}"),
+    }
+}
+
+fn alarms(template: &Yaml) -> Vec<(&str, &Yaml)> {
+    resources_of_type(template, "AWS::CloudWatch::Alarm")
+}
+
+/// Accounts with a concurrency quota under 101 cannot reserve any: the reservation is a
+/// choice, off by default, and overlap is kept out by other means (the state table's lease,
+/// and a schedule that never delivers one run twice).
+#[test]
+fn reserved_concurrency_is_a_parameter_off_by_default() {
+    let template = template();
+    let function = the_function(&template);
+    let reserved = &function["Properties"]["ReservedConcurrentExecutions"];
+    let Yaml::Array(choice) = reserved else {
+        panic!(
+            "ReservedConcurrentExecutions must be !If [condition, 1, AWS::NoValue], not {reserved:?}"
+        );
+    };
+    assert_eq!(choice.len(), 3);
+    assert_eq!(
+        choice[1].as_i64(),
+        Some(1),
+        "reserving means exactly one run at a time"
+    );
+    assert_eq!(choice[2].as_str(), Some("AWS::NoValue"));
+    let condition = choice[0].as_str().expect("a condition name");
+    let equals = strings(&template["Conditions"][condition]);
+    assert_eq!(
+        equals,
+        ["ReservedConcurrentExecutions", "1"],
+        "{condition} decides it"
+    );
+    assert_ne!(default_of(&template, "ReservedConcurrentExecutions"), "1");
+    let description = parameter(&template, "ReservedConcurrentExecutions")["Description"]
+        .as_str()
+        .unwrap_or_default();
+    for needed in ["lease", "101", "never retries"] {
+        assert!(
+            description.contains(needed),
+            "the description must say {needed:?}"
+        );
+    }
+    // Without reserved concurrency one scheduled run must still be one invocation.
+    assert_eq!(
+        function["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"].as_i64(),
+        Some(0)
+    );
+    let schedule = &function["Properties"]["Events"]["Schedule"]["Properties"];
+    assert_eq!(
+        schedule["RetryPolicy"]["MaximumRetryAttempts"].as_i64(),
+        Some(0)
+    );
+}
+
+/// Lambda's REPORT lines (duration, memory, init) are system logs at INFO.
+#[test]
+fn system_log_level_defaults_to_info() {
+    let template = template();
+    let logging = &the_function(&template)["Properties"]["LoggingConfig"];
+    let system = logging["SystemLogLevel"]
+        .as_str()
+        .expect("SystemLogLevel is set");
+    let level = if template["Parameters"][system].as_hash().is_some() {
+        default_of(&template, system)
+    } else {
+        system.to_string()
+    };
+    assert_eq!(level, "INFO");
+}
+
+/// /aws/lambda/<name> is where Lambda writes a function's logs by default: a log group of ours
+/// there could collide with a function of that name.
+#[test]
+fn log_group_cannot_clash_with_a_function_default_log_group() {
+    let template = template();
+    let groups = resources_of_type(&template, "AWS::Logs::LogGroup");
+    assert!(!groups.is_empty());
+    for (name, group) in groups {
+        let group_name = group["Properties"]["LogGroupName"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            group_name.starts_with('/') && !group_name.starts_with("/aws/"),
+            "{name}: {group_name:?} is in AWS's namespace"
+        );
+        assert!(
+            group_name.contains("${AWS::StackName}"),
+            "{name}: one per stack"
+        );
+    }
+}
+
+/// "No successful run for N schedule periods": a heartbeat metric, missing data breaching,
+/// N and the period from parameters, off while the schedule is off.
+#[test]
+fn missed_runs_alarm_fires_after_n_periods_without_a_successful_run() {
+    let template = template();
+    let found: Vec<_> = alarms(&template)
+        .into_iter()
+        .filter(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some("SuccessfulRuns"))
+        .collect();
+    assert_eq!(found.len(), 1, "one alarm on SuccessfulRuns");
+    let (name, alarm) = found[0];
+    let properties = &alarm["Properties"];
+    assert_eq!(properties["Namespace"].as_str(), Some("EntraIdcSync"));
+    assert_eq!(properties["Statistic"].as_str(), Some("Sum"));
+    assert_eq!(
+        properties["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
+    assert_eq!(properties["Threshold"].as_i64(), Some(1));
+    assert_eq!(properties["TreatMissingData"].as_str(), Some("breaching"));
+    assert_eq!(strings(&properties["AlarmActions"]), ["AlarmTopic"]);
+    assert_eq!(
+        properties["Dimensions"][0]["Value"].as_str(),
+        Some("SyncFunction")
+    );
+
+    // N consecutive periods, N a parameter.
+    let n = properties["EvaluationPeriods"]
+        .as_str()
+        .expect("N is a parameter");
+    assert_eq!(properties["DatapointsToAlarm"].as_str(), Some(n));
+    assert_eq!(parameter(&template, n)["Type"].as_str(), Some("Number"));
+    assert_eq!(parameter(&template, n)["MinValue"].as_i64(), Some(0));
+
+    // The period is one schedule period, in seconds, for every allowed value.
+    let period = strings(&properties["Period"]);
+    let [map, minutes_parameter, key] = &period[..] else {
+        panic!("{name}: Period must be !FindInMap [map, parameter, key], not {period:?}");
+    };
+    let allowed = strings(&parameter(&template, minutes_parameter)["AllowedValues"]);
+    assert!(allowed.contains(&default_of(&template, minutes_parameter)));
+    let seconds: BTreeMap<u64, i64> = allowed
+        .iter()
+        .map(|minutes| {
+            let seconds = template["Mappings"][map.as_str()][minutes.as_str()][key.as_str()]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{map} has no {key} for {minutes} minutes"));
+            (minutes.parse().expect("minutes are numbers"), seconds)
+        })
+        .collect();
+    for (minutes, seconds) in &seconds {
+        assert_eq!(*seconds, *minutes as i64 * 60, "{minutes} minutes");
+    }
+    // The defaults deploy: CloudWatch allows Period x EvaluationPeriods of at most a day for
+    // periods under an hour.
+    let default_n: i64 = default_of(&template, n).parse().expect("a number");
+    let default_period = seconds[&default_of(&template, minutes_parameter).parse().unwrap()];
+    assert!(default_n >= 2, "one late metric must not raise the alarm");
+    assert!(default_n * default_period <= 86_400);
+
+    // Off with the schedule, and when N is 0.
+    let condition = alarm["Condition"]
+        .as_str()
+        .expect("the alarm is conditional");
+    let text = format!("{:?}", template["Conditions"][condition]);
+    assert!(text.contains("ScheduleIsEnabled"), "{condition}: {text}");
+    assert!(text.contains(n), "{condition}: {text}");
 }
