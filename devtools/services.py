@@ -119,14 +119,13 @@ class Moto:
 
 
 class GraphSimulator:
-    """sim/graph_sim.py on a free port, driven through its /_sim/ control API."""
+    """The simulator package (`python -m sim`) on a free port, driven through its /_sim/ control API."""
 
     def __init__(self, latency_ms: int = 0) -> None:
-        command = [sys.executable, str(REPO / "sim" / "graph_sim.py"), "--port", "0",
-                   "--exit-on-stdin-eof", "--max-lifetime", "3600"]
+        command = [sys.executable, "-m", "sim", "--port", "0", "--exit-on-stdin-eof", "--max-lifetime", "3600"]
         if latency_ms:
             command += ["--latency-ms", str(latency_ms)]
-        self.process = _spawn(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = _spawn(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline().strip()
         if not line.startswith("LISTENING "):
             raise RuntimeError(f"the Graph simulator did not start: {line!r}")

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from test_sync import CLIENT, JOB_ID, TENANT, graph_calls, token_calls
+from helpers import CLIENT, JOB_ID, TENANT, graph_calls, token_calls
 
 CANARY = "CANARY-s3cr3t-7Q~value"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from email.utils import formatdate
 
 from devtools.services import Moto
-from test_sync import graph_calls, only_job, token_calls
+from helpers import graph_calls, only_job, token_calls
 
 
 def jobs_list(sim):

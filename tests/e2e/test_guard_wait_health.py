@@ -4,7 +4,7 @@ guard, and the CloudWatch EMF metric lines."""
 import copy
 from datetime import datetime, timedelta, timezone
 
-from test_sync import graph_calls, only_job
+from helpers import graph_calls, only_job
 
 
 def job_of(scenario):

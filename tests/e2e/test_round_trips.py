@@ -3,7 +3,7 @@ Cold: secret, token, service principal, jobs + the trigger (one less with SERVIC
 Warm: no secret, no token, no lookup: the jobs read + the trigger."""
 
 from devtools.services import scenario_with_jobs
-from test_sync import SP_ID
+from helpers import SP_ID
 
 
 def quick_cycles(scenario, jobs=1):

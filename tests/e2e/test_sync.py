@@ -3,40 +3,11 @@ moto_server (Secrets Manager) and the Graph simulator. Each test says what an ad
 
 import copy
 import json
-from pathlib import Path
-
 
 from devtools.services import scenario_with_jobs
+from helpers import CLIENT, EVENTS, JOB_ID, SP_ID, TENANT, event, graph_calls, only_job, token_calls
 
-REPO = Path(__file__).resolve().parents[2]
-EVENTS = REPO / "events"
-JOB_ID = "AWSSCIM.4f9a2c1b8e7d4f60a1b2c3d4e5f60718.8d3f5a2e-6b1c-4e9f-a7d2-3c5b8e1f0a94"
-SP_ID = "2f6e8a1c-4d3b-4c9e-b5a7-6d8f0e1c2b3a"
-TENANT = "8d3f5a2e-6b1c-4e9f-a7d2-3c5b8e1f0a94"
-CLIENT = "5b0e6c1d-2f3a-4b8c-9d7e-1a2b3c4d5e6f"
 CANARY = "demo-client-secret-value"
-
-
-def event(name):
-    return json.loads((EVENTS / name).read_text())
-
-
-def graph_calls(sim, method=None, contains=""):
-    return [
-        r for r in sim.requests()
-        if r["endpoint"] == "graph"
-        and (method is None or r["method"] == method)
-        and contains in r["decoded_path"]
-    ]
-
-
-def token_calls(sim):
-    return [r for r in sim.requests() if r["endpoint"] == "token"]
-
-
-def only_job(report):
-    assert len(report["jobs"]) == 1, report
-    return report["jobs"][0]
 
 
 def test_scheduled_event_restarts_the_job_and_reports_it(sim, invoke):
