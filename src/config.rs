@@ -3,13 +3,14 @@
 //! Names are a contract shared with the SAM template, operators and the acceptance suite.
 //! An empty variable counts as unset, so a template parameter left blank means "default".
 
-use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use reqwest::Url;
 use thiserror::Error;
+
+use crate::domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
 
 /// Variables the deployed function reads; template.yaml sets exactly these.
 pub const FUNCTION_ENVIRONMENT: &[&str] = &[
@@ -32,8 +33,6 @@ pub const DEVELOPMENT_ENVIRONMENT: &[&str] = &[
 ];
 
 const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(240);
-/// Lambda's longest timeout: no wait can outlast it.
-pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(900);
 const DEFAULT_MIN_TRIGGER_INTERVAL: Duration = Duration::from_secs(600);
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -56,146 +55,6 @@ pub enum ConfigError {
          app_display_name / service_principal_id in the secret"
     )]
     MissingTarget,
-}
-
-/// What to do with the synchronization jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Restart,
-    Start,
-    Status,
-}
-
-impl FromStr for Action {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "restart" => Ok(Self::Restart),
-            "start" => Ok(Self::Start),
-            "status" => Ok(Self::Status),
-            _ => Err(format!(
-                "unknown action {text:?}: use \"restart\", \"start\" or \"status\""
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Restart => "restart",
-            Self::Start => "start",
-            Self::Status => "status",
-        })
-    }
-}
-
-/// Restart criteria: a set of Graph `resetScope` values. Empty means a plain restart.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResetScope(Vec<&'static str>);
-
-/// The values Microsoft documents as safe to use; `None` and `ConnectorDataStore` are refused.
-const RESET_SCOPE_VALUES: &[&str] = &[
-    "Escrows",
-    "Watermark",
-    "QuarantineState",
-    "Full",
-    "ForceDeletes",
-];
-
-impl ResetScope {
-    pub fn is_plain(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The Graph wire form, e.g. `Watermark,Escrows`; `None` for a plain restart.
-    pub fn criteria(&self) -> Option<String> {
-        (!self.is_plain()).then(|| self.0.join(","))
-    }
-}
-
-impl FromStr for ResetScope {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut values = Vec::new();
-        for item in text
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
-            let value = canonical_reset_scope(item)?;
-            if !values.contains(&value) {
-                values.push(value);
-            }
-        }
-        Ok(Self(values))
-    }
-}
-
-fn canonical_reset_scope(item: &str) -> Result<&'static str, String> {
-    if item.eq_ignore_ascii_case("None") {
-        return Err(format!(
-            "reset scope {item:?} is not allowed: Microsoft says not to use it; use the \
-             \"start\" action instead, or leave the scope empty for a plain restart"
-        ));
-    }
-    if item.eq_ignore_ascii_case("ConnectorDataStore") {
-        return Err(format!(
-            "reset scope {item:?} is not allowed: Microsoft says not to use it"
-        ));
-    }
-    RESET_SCOPE_VALUES
-        .iter()
-        .find(|known| known.eq_ignore_ascii_case(item))
-        .copied()
-        .ok_or_else(|| {
-            format!(
-                "unknown reset scope {item:?}: use a comma-separated subset of {}",
-                RESET_SCOPE_VALUES.join(", ")
-            )
-        })
-}
-
-/// Which enterprise application to act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Object id or appId; Graph's synchronization endpoints accept either.
-    ServicePrincipalId(String),
-    DisplayName(String),
-}
-
-impl Target {
-    /// A target from an id and a name as one source gives them; the id wins.
-    pub fn from_parts(
-        id: Option<&str>,
-        name: Option<&str>,
-        id_field: &'static str,
-    ) -> Result<Option<Self>, ConfigError> {
-        if let Some(id) = id {
-            return parse_guid(id)
-                .map(|id| Some(Self::ServicePrincipalId(id)))
-                .map_err(|fix| ConfigError::Invalid {
-                    variable: id_field,
-                    value: id.to_string(),
-                    fix,
-                });
-        }
-        Ok(name.map(|name| Self::DisplayName(name.to_string())))
-    }
-}
-
-/// Normalises a GUID to its lowercase hyphenated form.
-pub fn parse_guid(text: &str) -> Result<String, String> {
-    uuid::Uuid::try_parse(text.trim())
-        .map(|id| id.hyphenated().to_string())
-        .map_err(|_| {
-            "expected a GUID like 0d1c2b3a-4f5e-6789-abcd-ef0123456789 (the object id shown on \
-             the enterprise application's Overview page)"
-                .to_string()
-        })
 }
 
 /// The Microsoft cloud the tenant lives in.
@@ -281,11 +140,7 @@ impl Settings {
         check_aws_endpoints(&env)?;
         Ok(Self {
             secret_id,
-            target: Target::from_parts(
-                env.get("SERVICE_PRINCIPAL_ID").as_deref(),
-                env.get("APP_DISPLAY_NAME").as_deref(),
-                "SERVICE_PRINCIPAL_ID",
-            )?,
+            target: env.target()?,
             action: env.parse("SYNC_ACTION")?.unwrap_or(Action::Restart),
             reset_scope: env.parse("RESET_SCOPE")?.unwrap_or_default(),
             endpoints: endpoints(&env)?,
@@ -320,6 +175,18 @@ impl Env<'_> {
         self.get(name)
             .map(|value| value.parse().map_err(|fix| invalid(name, &value, fix)))
             .transpose()
+    }
+
+    /// `SERVICE_PRINCIPAL_ID` wins over `APP_DISPLAY_NAME`.
+    fn target(&self) -> Result<Option<Target>, ConfigError> {
+        let id = self.get("SERVICE_PRINCIPAL_ID");
+        Target::from_parts(id.as_deref(), self.get("APP_DISPLAY_NAME").as_deref()).map_err(|fix| {
+            invalid(
+                "SERVICE_PRINCIPAL_ID",
+                id.as_deref().unwrap_or_default(),
+                fix,
+            )
+        })
     }
 
     fn parse_bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
@@ -604,12 +471,5 @@ mod tests {
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_duration("-5"), None);
         assert_eq!(parse_duration("5 days"), None);
-    }
-
-    #[test]
-    fn reset_scope_is_canonical_and_deduplicated() {
-        let scope: ResetScope = " watermark, Escrows ,WATERMARK,".parse().unwrap();
-        assert_eq!(scope.criteria().as_deref(), Some("Watermark,Escrows"));
-        assert_eq!("".parse::<ResetScope>().unwrap().criteria(), None);
     }
 }

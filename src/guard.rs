@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use crate::config::Action;
+use crate::domain::Action;
 use crate::graph::model::{Progress, SynchronizationJob};
 use crate::health::parse_time;
 

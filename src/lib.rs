@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod cycle;
+pub mod domain;
 pub mod entra;
 pub mod error;
 pub mod graph;

@@ -1,7 +1,7 @@
 //! Whether an invocation that acted on its jobs succeeded: a failed trigger, a failed waited
 //! cycle, or an unhealthy job found by the `status` action fail it.
 
-use crate::config::Action;
+use crate::domain::Action;
 use crate::error::SyncError;
 use crate::report::{JobReport, JobResult};
 

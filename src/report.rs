@@ -6,8 +6,8 @@ use tracing::info;
 
 use time::OffsetDateTime;
 
-use crate::config::Action;
 use crate::cycle::CycleReport;
+use crate::domain::Action;
 use crate::error::SyncError;
 use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
 use crate::health::{self, Health};

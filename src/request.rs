@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::config::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
+use crate::domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
 
 /// Longest text field we accept: Entra display names are at most 256 characters.
 const MAX_FIELD_CHARS: usize = 256;
@@ -159,8 +159,13 @@ impl RawRequest {
             .transpose()?;
         let name = non_blank(self.app_display_name, "appDisplayName")?;
         let id = non_blank(self.service_principal_id, "servicePrincipalId")?;
-        let target = Target::from_parts(id.as_deref(), name.as_deref(), "servicePrincipalId")
-            .map_err(|error| field_error("servicePrincipalId", error.to_string()))?;
+        let target = Target::from_parts(id.as_deref(), name.as_deref()).map_err(|fix| {
+            let value = id.as_deref().unwrap_or_default();
+            field_error(
+                "servicePrincipalId",
+                format!("servicePrincipalId={value:?} is not valid: {fix}"),
+            )
+        })?;
         Ok(SyncRequest {
             action,
             reset_scope,

@@ -9,7 +9,7 @@ use thiserror::Error;
 use tokio::sync::{Mutex, OnceCell};
 use tracing::info;
 
-use crate::config::parse_guid;
+use crate::domain::parse_guid;
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
 

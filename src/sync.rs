@@ -10,8 +10,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::info;
 
-use crate::config::{Action, ConfigError, ResetScope, Settings, Target};
+use crate::config::{ConfigError, Settings};
 use crate::cycle::wait_for_cycle;
+use crate::domain::{Action, ResetScope, Target};
 use crate::entra::{Authenticator, TokenClient};
 use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
@@ -136,11 +137,15 @@ impl SyncService {
         {
             return Ok(target);
         }
-        let from_secret = Target::from_parts(
-            credentials.service_principal_id.as_deref(),
-            credentials.app_display_name.as_deref(),
-            "service_principal_id",
-        )?;
+        let id = credentials.service_principal_id.as_deref();
+        let from_secret =
+            Target::from_parts(id, credentials.app_display_name.as_deref()).map_err(|fix| {
+                ConfigError::Invalid {
+                    variable: "service_principal_id",
+                    value: id.unwrap_or_default().to_string(),
+                    fix,
+                }
+            })?;
         from_secret.ok_or(SyncError::Config(ConfigError::MissingTarget))
     }
 

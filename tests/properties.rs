@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use entra_idc_sync::config::{
-    Action, ConfigError, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings,
+    ConfigError, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings,
 };
+use entra_idc_sync::domain::Action;
 use entra_idc_sync::graph::model::{Page, ServicePrincipal, SynchronizationJob};
 use entra_idc_sync::guard::TriggerGuard;
 use entra_idc_sync::health::judge;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use entra_idc_sync::config::Action;
+use entra_idc_sync::domain::Action;
 use entra_idc_sync::graph::model::{Page, SynchronizationJob};
 use entra_idc_sync::guard::TriggerGuard;
 use entra_idc_sync::health::{judge, parse_time};

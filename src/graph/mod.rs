@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::config::ResetScope;
+use crate::domain::ResetScope;
 use crate::entra::{AuthError, Authenticator};
 use crate::transport::{Deadline, Idempotency, Transport, TransportError};
 use model::{Page, ServicePrincipal, SynchronizationJob};

@@ -1,0 +1,156 @@
+//! The domain's words: what to do ([`Action`], [`ResetScope`]), to which enterprise
+//! application ([`Target`]), and the GUIDs that name things in Entra.
+//!
+//! Every other module may use these; this one uses none of them. Parsing errors are the fix,
+//! in words (`Err(String)`), so each caller can say where the bad value came from (a variable,
+//! a request field, a secret key).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Lambda's longest timeout: no wait can outlast it.
+pub const MAX_WAIT_LIMIT: Duration = Duration::from_secs(900);
+
+/// What to do with the synchronization jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Restart,
+    Start,
+    Status,
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "restart" => Ok(Self::Restart),
+            "start" => Ok(Self::Start),
+            "status" => Ok(Self::Status),
+            _ => Err(format!(
+                "unknown action {text:?}: use \"restart\", \"start\" or \"status\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Restart => "restart",
+            Self::Start => "start",
+            Self::Status => "status",
+        })
+    }
+}
+
+/// Restart criteria: a set of Graph `resetScope` values. Empty means a plain restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResetScope(Vec<&'static str>);
+
+/// The values Microsoft documents as safe to use; `None` and `ConnectorDataStore` are refused.
+const RESET_SCOPE_VALUES: &[&str] = &[
+    "Escrows",
+    "Watermark",
+    "QuarantineState",
+    "Full",
+    "ForceDeletes",
+];
+
+impl ResetScope {
+    pub fn is_plain(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The Graph wire form, e.g. `Watermark,Escrows`; `None` for a plain restart.
+    pub fn criteria(&self) -> Option<String> {
+        (!self.is_plain()).then(|| self.0.join(","))
+    }
+}
+
+impl FromStr for ResetScope {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut values = Vec::new();
+        for item in text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let value = canonical_reset_scope(item)?;
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        Ok(Self(values))
+    }
+}
+
+fn canonical_reset_scope(item: &str) -> Result<&'static str, String> {
+    if item.eq_ignore_ascii_case("None") {
+        return Err(format!(
+            "reset scope {item:?} is not allowed: Microsoft says not to use it; use the \
+             \"start\" action instead, or leave the scope empty for a plain restart"
+        ));
+    }
+    if item.eq_ignore_ascii_case("ConnectorDataStore") {
+        return Err(format!(
+            "reset scope {item:?} is not allowed: Microsoft says not to use it"
+        ));
+    }
+    RESET_SCOPE_VALUES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(item))
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "unknown reset scope {item:?}: use a comma-separated subset of {}",
+                RESET_SCOPE_VALUES.join(", ")
+            )
+        })
+}
+
+/// Which enterprise application to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Object id or appId; Graph's synchronization endpoints accept either.
+    ServicePrincipalId(String),
+    DisplayName(String),
+}
+
+impl Target {
+    /// A target from an id and a name as one source gives them; the id wins. The error is
+    /// the fix, in words; the caller says which field or variable held the id.
+    pub fn from_parts(id: Option<&str>, name: Option<&str>) -> Result<Option<Self>, String> {
+        if let Some(id) = id {
+            return parse_guid(id).map(|id| Some(Self::ServicePrincipalId(id)));
+        }
+        Ok(name.map(|name| Self::DisplayName(name.to_string())))
+    }
+}
+
+/// Normalises a GUID to its lowercase hyphenated form.
+pub fn parse_guid(text: &str) -> Result<String, String> {
+    uuid::Uuid::try_parse(text.trim())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| {
+            "expected a GUID like 0d1c2b3a-4f5e-6789-abcd-ef0123456789 (the object id shown on \
+             the enterprise application's Overview page)"
+                .to_string()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_scope_is_canonical_and_deduplicated() {
+        let scope: ResetScope = " watermark, Escrows ,WATERMARK,".parse().unwrap();
+        assert_eq!(scope.criteria().as_deref(), Some("Watermark,Escrows"));
+        assert_eq!("".parse::<ResetScope>().unwrap().criteria(), None);
+    }
+}
