@@ -6,8 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::graph::GraphClient;
-use crate::graph::model::{SynchronizationJob, TaskExecution};
-use crate::health::parse_time;
+use crate::graph::model::{SynchronizationJob, TaskExecution, parse_time};
 use crate::transport::Deadline;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);

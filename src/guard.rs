@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::domain::Action;
-use crate::graph::model::{Progress, SynchronizationJob};
-use crate::health::parse_time;
+use crate::graph::model::{Progress, SynchronizationJob, parse_time};
 
 /// An unfinished progress report older than this belongs to a cycle that is long gone.
 const PROGRESS_STALE_AFTER: time::Duration = time::Duration::hours(2);

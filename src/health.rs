@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::graph::model::SynchronizationJob;
+use crate::graph::model::{SynchronizationJob, parse_time};
 
 /// Longer than this without reaching steady state is worth an alarm (cycles run every 40 min).
 pub const STEADY_STATE_THRESHOLD: Duration = Duration::from_secs(24 * 3600);
@@ -26,11 +25,6 @@ pub struct Health {
     pub healthy: bool,
     pub quarantined: bool,
     pub problems: Vec<Problem>,
-}
-
-/// Parses Graph's ISO 8601 timestamps (any number of fractional digits).
-pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text.trim(), &Rfc3339).ok()
 }
 
 pub fn judge(job: &SynchronizationJob, now: OffsetDateTime) -> Health {
