@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::graph::GraphClient;
-use crate::graph::model::{SynchronizationJob, TaskExecution, parse_time};
+use crate::graph::model::{SynchronizationJob, parse_time};
+use crate::report::{CycleReport, CycleState};
 use crate::transport::Deadline;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);
@@ -16,48 +16,6 @@ const POLL_ALLOWANCE: Duration = Duration::from_secs(1);
 /// Graph's clock and ours may differ a little; a cycle that began this much before our
 /// trigger still counts as the one we started.
 const CLOCK_SKEW: time::Duration = time::Duration::seconds(2);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum CycleState {
-    /// The new cycle ended; see `execution.state` for how.
-    Finished,
-    /// The new cycle began and was still running when the wait ended.
-    Running,
-    /// No new cycle was seen before the wait ended.
-    NotStarted,
-    /// Reading the job failed while waiting; see `note`.
-    Unknown,
-}
-
-impl CycleState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Finished => "finished",
-            Self::Running => "running",
-            Self::NotStarted => "notStarted",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CycleReport {
-    pub state: CycleState,
-    pub execution: Option<TaskExecution>,
-    pub duration_seconds: Option<f64>,
-    pub waited_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-impl CycleReport {
-    pub fn failed(&self) -> bool {
-        self.state == CycleState::Finished
-            && self.execution.as_ref().and_then(|e| e.state.as_deref()) == Some("Failed")
-    }
-}
 
 /// The last read of the job and the cycle seen in it.
 pub struct Waited {

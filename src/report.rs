@@ -6,11 +6,53 @@ use tracing::info;
 
 use time::OffsetDateTime;
 
-use crate::cycle::CycleReport;
 use crate::domain::Action;
 use crate::error::SyncError;
 use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
 use crate::health::{self, Health};
+
+/// What the wait saw of the cycle a trigger started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CycleState {
+    /// The new cycle ended; see `execution.state` for how.
+    Finished,
+    /// The new cycle began and was still running when the wait ended.
+    Running,
+    /// No new cycle was seen before the wait ended.
+    NotStarted,
+    /// Reading the job failed while waiting; see `note`.
+    Unknown,
+}
+
+impl CycleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Finished => "finished",
+            Self::Running => "running",
+            Self::NotStarted => "notStarted",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleReport {
+    pub state: CycleState,
+    pub execution: Option<TaskExecution>,
+    pub duration_seconds: Option<f64>,
+    pub waited_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CycleReport {
+    pub fn failed(&self) -> bool {
+        self.state == CycleState::Finished
+            && self.execution.as_ref().and_then(|e| e.state.as_deref()) == Some("Failed")
+    }
+}
 
 /// What happened to one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
