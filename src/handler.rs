@@ -6,17 +6,17 @@ use tracing::{error, info};
 use crate::error::SyncError;
 use crate::report::Report;
 use crate::request::{Payload, SyncRequest};
-use crate::sync::SyncService;
 use crate::transport::Deadline;
+use crate::usecase::{self, Context};
 
-/// Handles one invocation. `service` is an error when the function's configuration is
+/// Handles one invocation. `context` is an error when the function's configuration is
 /// broken; every invocation then fails with that error, which is clearer than a crash at init.
 pub async fn handle(
-    service: &Result<SyncService, SyncError>,
+    context: &Result<Context, SyncError>,
     event: LambdaEvent<Payload>,
 ) -> Result<Report, SyncError> {
     let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
-    let outcome = run(service, &event.payload, deadline).await;
+    let outcome = run(context, &event.payload, deadline).await;
     match &outcome {
         Ok(report) => info!(summary = %report.summary, "invocation succeeded"),
         Err(failure) => {
@@ -27,14 +27,14 @@ pub async fn handle(
 }
 
 async fn run(
-    service: &Result<SyncService, SyncError>,
+    context: &Result<Context, SyncError>,
     payload: &Payload,
     deadline: Deadline,
 ) -> Result<Report, SyncError> {
-    let service = service.as_ref().map_err(Clone::clone)?;
+    let context = context.as_ref().map_err(Clone::clone)?;
     let request = SyncRequest::from_payload(payload)?;
     // Boxed: the use case's future is deep enough to exhaust the compiler's layout depth.
-    let work = Box::pin(service.run(request, deadline));
+    let work = Box::pin(usecase::run(context, request, deadline));
     tokio::time::timeout_at(deadline.instant().into(), work)
         .await
         .map_err(|_| SyncError::DeadlineExceeded)?

@@ -9,6 +9,8 @@
 //! whether the invocation failed. [`transport`] is the one HTTP stack both Entra and Graph calls use
 //! (timeouts, retries, deadline); [`sensitive`] keeps secrets out of every output.
 
+pub mod aws;
+pub mod clients;
 pub mod config;
 pub mod cycle;
 pub mod domain;
@@ -25,5 +27,5 @@ pub mod report;
 pub mod request;
 pub mod secret;
 pub mod sensitive;
-pub mod sync;
 pub mod transport;
+pub mod usecase;

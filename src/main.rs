@@ -1,8 +1,10 @@
-//! The Lambda bootstrap: logging, state built once, the handler loop. No logic lives here.
+//! The Lambda bootstrap: logging, settings, the clients built once, the handler loop. No
+//! logic lives here.
 
+use entra_idc_sync::clients::Clients;
 use entra_idc_sync::config::Settings;
 use entra_idc_sync::error::SyncError;
-use entra_idc_sync::sync::SyncService;
+use entra_idc_sync::usecase::Context;
 use entra_idc_sync::{handler, logging};
 use lambda_runtime::{Error, service_fn};
 
@@ -23,11 +25,13 @@ fn main() -> Result<(), Error> {
 }
 
 async fn serve() -> Result<(), Error> {
-    let service = Settings::from_env()
-        .map_err(SyncError::from)
-        .and_then(SyncService::new);
-    let service = &service;
-    lambda_runtime::run(service_fn(move |event| handler::handle(service, event))).await
+    // Built once per execution environment; every invocation borrows it.
+    let context = match Settings::from_env() {
+        Ok(settings) => Clients::new(&settings).map(|clients| Context::new(settings, clients)),
+        Err(error) => Err(SyncError::from(error)),
+    };
+    let context = &context;
+    lambda_runtime::run(service_fn(move |event| handler::handle(context, event))).await
 }
 
 /// lambda_runtime panics without these; Lambda always sets them, local Runtime API stand-ins

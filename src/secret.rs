@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde_json::{Map, Value};
 use thiserror::Error;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::Mutex;
 use tracing::info;
 
+use crate::aws::AwsClients;
 use crate::domain::parse_guid;
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
@@ -205,19 +206,19 @@ pub enum Freshness {
     MaybeStale,
 }
 
-/// Reads and caches the credentials secret. The SDK client is built on first use, so a cold
-/// start does no AWS work before the first invocation asks for it.
+/// Reads and caches the credentials secret. The SDK client is built on first use (see
+/// [`AwsClients`]), so a cold start does no AWS work before the first invocation asks for it.
 pub struct SecretStore {
     secret_id: String,
-    client: OnceCell<aws_sdk_secretsmanager::Client>,
+    aws: Arc<AwsClients>,
     cached: Mutex<Option<(Instant, Arc<EntraCredentials>)>>,
 }
 
 impl SecretStore {
-    pub fn new(secret_id: String) -> Self {
+    pub fn new(secret_id: String, aws: Arc<AwsClients>) -> Self {
         Self {
             secret_id,
-            client: OnceCell::new(),
+            aws,
             cached: Mutex::new(None),
         }
     }
@@ -261,7 +262,7 @@ impl SecretStore {
             .ok_or_else(|| unavailable("the invocation's deadline was reached".into()))?;
         let limit = CALL_TIMEOUT.min(remaining);
         let call = async {
-            let client = self.client.get_or_init(build_client).await;
+            let client = self.aws.secrets_manager().await;
             client
                 .get_secret_value()
                 .secret_id(&self.secret_id)
@@ -342,11 +343,6 @@ fn without_debug_dump(text: &str) -> &str {
     text.match_indices(" (")
         .find(|(at, _)| is_dump(&text[at + 2..]))
         .map_or(text, |(at, _)| &text[..at])
-}
-
-async fn build_client() -> aws_sdk_secretsmanager::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_secretsmanager::Client::new(&config)
 }
 
 #[cfg(test)]

@@ -947,6 +947,7 @@ proptest! {
 fn the_wait_ends_by_the_deadline_whatever_the_wait_limit() {
     use std::sync::Arc;
 
+    use entra_idc_sync::aws::AwsClients;
     use entra_idc_sync::cycle::wait_for_cycle;
     use entra_idc_sync::entra::{Authenticator, TokenClient};
     use entra_idc_sync::graph::GraphClient;
@@ -964,7 +965,7 @@ fn the_wait_ends_by_the_deadline_whatever_the_wait_limit() {
     );
     let tokens = TokenClient::new(transport.clone(), unused.clone(), "unused/.default".into());
     let auth = Arc::new(Authenticator::new(
-        SecretStore::new("unused".into()),
+        SecretStore::new("unused".into(), Arc::new(AwsClients::new())),
         tokens,
     ));
     let graph = GraphClient::new(transport, auth, &unused);

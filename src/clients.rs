@@ -1,0 +1,49 @@
+//! The composition root: every client the use cases call, built once per execution
+//! environment from the [`Settings`]. `main` owns the result; the use cases borrow it, so warm
+//! invocations reuse connections, the cached secret and the cached token.
+//!
+//! Nothing here talks to the network: the HTTP clients connect on first call and the AWS SDK
+//! clients are built on first use ([`AwsClients`]).
+
+use std::sync::Arc;
+
+use crate::aws::AwsClients;
+use crate::config::Settings;
+use crate::entra::{Authenticator, TokenClient};
+use crate::error::SyncError;
+use crate::graph::GraphClient;
+use crate::secret::SecretStore;
+use crate::transport::{RetryPolicy, Transport};
+
+pub struct Clients {
+    /// The one HTTP stack (timeouts, retries, deadline) for Entra, Graph and any new HTTPS API.
+    pub transport: Arc<Transport>,
+    /// Secrets Manager today; DynamoDB and STS go here too, each built lazily.
+    pub aws: Arc<AwsClients>,
+    /// Graph bearer tokens from the credentials secret and Entra's token endpoint, cached.
+    pub auth: Arc<Authenticator>,
+    pub graph: GraphClient,
+}
+
+impl Clients {
+    pub fn new(settings: &Settings) -> Result<Self, SyncError> {
+        let transport = Transport::new(settings.http_timeout, RetryPolicy::default())
+            .map(Arc::new)
+            .map_err(|error| SyncError::Startup(format!("the HTTP client failed: {error}")))?;
+        let aws = Arc::new(AwsClients::new());
+        let tokens = TokenClient::new(
+            transport.clone(),
+            settings.endpoints.authority.clone(),
+            settings.endpoints.scope.clone(),
+        );
+        let secrets = SecretStore::new(settings.secret_id.clone(), aws.clone());
+        let auth = Arc::new(Authenticator::new(secrets, tokens));
+        let graph = GraphClient::new(transport.clone(), auth.clone(), &settings.endpoints.graph);
+        Ok(Self {
+            transport,
+            aws,
+            auth,
+            graph,
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! restart, start and status: find the IAM Identity Center app's synchronization jobs, act on
+//! them (guarded against restart storms), optionally wait for the new cycle, judge and report.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, stream};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing::info;
+
+use super::Context;
+use super::resolve::{self, app_name};
+use crate::config::Settings;
+use crate::cycle::wait_for_cycle;
+use crate::domain::{Action, ResetScope, Target};
+use crate::error::SyncError;
+use crate::graph::model::{ServicePrincipal, SynchronizationJob};
+use crate::graph::{GraphError, GraphErrorKind, Traced};
+use crate::report::{JobReport, JobResult, JobState, Report};
+use crate::request::SyncRequest;
+use crate::transport::Deadline;
+use crate::{metrics, outcome};
+
+/// Jobs acted on at once (an app rarely has more than one or two); bounded so a tenant with
+/// many jobs does not burst Graph.
+const JOB_CONCURRENCY: usize = 8;
+
+/// The configuration and the request, merged: what this invocation will do.
+#[derive(Debug, Clone)]
+struct Plan {
+    action: Action,
+    reset_scope: ResetScope,
+    job_id: Option<String>,
+    dry_run: bool,
+    /// How long to wait for the triggered cycle, when waiting.
+    wait: Option<Duration>,
+    force: bool,
+}
+
+impl Plan {
+    fn new(action: Action, settings: &Settings, request: &SyncRequest) -> Self {
+        let wait = request.wait.unwrap_or(settings.wait.enabled);
+        Self {
+            action,
+            reset_scope: request
+                .reset_scope
+                .clone()
+                .unwrap_or_else(|| settings.reset_scope.clone()),
+            job_id: request.job_id.clone(),
+            dry_run: request.dry_run,
+            wait: wait.then(|| request.wait_limit.unwrap_or(settings.wait.limit)),
+            force: request.force,
+        }
+    }
+}
+
+pub(super) async fn run(
+    context: &Context,
+    action: Action,
+    request: &SyncRequest,
+    deadline: Deadline,
+) -> Result<Report, SyncError> {
+    let started_at = OffsetDateTime::now_utc();
+    let clock = Instant::now();
+    let plan = Plan::new(action, &context.settings, request);
+    let credentials = context.clients.auth.credentials(&deadline).await?;
+    let target = resolve::target(&context.settings, request, &credentials)?;
+    let service_principal = context
+        .resolver
+        .resolve(&context.clients.graph, &target, &deadline)
+        .await?;
+    let jobs = jobs(context, &service_principal, &target, &plan, &deadline).await?;
+    let reports: Vec<JobReport> = stream::iter(jobs.value.iter())
+        .map(|job| {
+            act(
+                context,
+                &plan,
+                &service_principal,
+                job,
+                &jobs.request_ids,
+                &deadline,
+            )
+        })
+        .buffered(JOB_CONCURRENCY)
+        .collect()
+        .await;
+    reports.iter().for_each(JobReport::log_summary);
+    metrics::emit(&reports);
+    outcome::check(plan.action, &reports)?;
+    let app = app_name(&service_principal);
+    Ok(Report {
+        summary: Report::summarize(plan.action, plan.dry_run, &app, &reports),
+        action: plan.action,
+        dry_run: plan.dry_run,
+        reset_scope: plan.reset_scope.criteria(),
+        service_principal,
+        jobs: reports,
+        started_at: started_at.format(&Rfc3339).unwrap_or_default(),
+        duration_ms: clock.elapsed().as_millis() as u64,
+        function_version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// The jobs to act on: all of them, or the one `jobId` names.
+async fn jobs(
+    context: &Context,
+    service_principal: &ServicePrincipal,
+    target: &Target,
+    plan: &Plan,
+    deadline: &Deadline,
+) -> Result<Traced<Vec<SynchronizationJob>>, SyncError> {
+    let graph = &context.clients.graph;
+    let mut jobs = match graph.list_jobs(&service_principal.id, deadline).await {
+        Err(error) if error.kind() == Some(GraphErrorKind::NotFound) => {
+            context.resolver.forget(target);
+            return Err(match target {
+                Target::ServicePrincipalId(id) => {
+                    SyncError::ServicePrincipalIdNotFound { id: id.clone() }
+                }
+                Target::DisplayName(name) => {
+                    SyncError::ServicePrincipalNotFound { name: name.clone() }
+                }
+            });
+        }
+        other => other?,
+    };
+    jobs.value.retain(|job| !job.id.is_empty());
+    let app = app_name(service_principal);
+    if jobs.value.is_empty() {
+        return Err(SyncError::ProvisioningNotConfigured { app });
+    }
+    if let Some(wanted) = &plan.job_id {
+        let available = jobs
+            .value
+            .iter()
+            .map(|job| job.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        jobs.value.retain(|job| &job.id == wanted);
+        if jobs.value.is_empty() {
+            return Err(SyncError::JobNotFound {
+                job_id: wanted.clone(),
+                app,
+                available,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Judges, guards, triggers and (when asked) waits for one job.
+async fn act(
+    context: &Context,
+    plan: &Plan,
+    service_principal: &ServicePrincipal,
+    job: &SynchronizationJob,
+    list_request_ids: &[String],
+    deadline: &Deadline,
+) -> JobReport {
+    let now = OffsetDateTime::now_utc();
+    let mut report = JobReport::new(&service_principal.id, job, plan.action, now);
+    report.graph_request_ids.extend_from_slice(list_request_ids);
+    if plan.action == Action::Status {
+        return report;
+    }
+    if let Some(reason) = context
+        .guard
+        .check(plan.action, job, now)
+        .filter(|_| !plan.force)
+    {
+        info!(job_id = %job.id, reason = %reason, "left the job alone");
+        report.result = JobResult::Skipped;
+        report.skip_reason = Some(reason);
+        return report;
+    }
+    if plan.dry_run {
+        report.result = JobResult::WouldTrigger;
+        return report;
+    }
+    match trigger(context, plan, &service_principal.id, &job.id, deadline).await {
+        Ok(traced) => {
+            context.guard.record(&job.id);
+            report.result = JobResult::Triggered;
+            report.graph_request_ids.extend(traced.request_ids);
+        }
+        Err(error) => {
+            report.result = JobResult::Failed;
+            report.failure = Some(error.into());
+            return report;
+        }
+    }
+    if let Some(limit) = plan.wait {
+        let waited = wait_for_cycle(
+            &context.clients.graph,
+            &service_principal.id,
+            &job.id,
+            now,
+            limit,
+            deadline,
+        )
+        .await;
+        if let Some(latest) = &waited.job {
+            report.state = JobState::read(latest, OffsetDateTime::now_utc());
+        }
+        report.graph_request_ids.extend(waited.request_ids);
+        report.cycle = Some(waited.cycle);
+    }
+    report
+}
+
+async fn trigger(
+    context: &Context,
+    plan: &Plan,
+    service_principal_id: &str,
+    job_id: &str,
+    deadline: &Deadline,
+) -> Result<Traced<()>, GraphError> {
+    let graph = &context.clients.graph;
+    match plan.action {
+        Action::Start => graph.start(service_principal_id, job_id, deadline).await,
+        _ => {
+            graph
+                .restart(service_principal_id, job_id, &plan.reset_scope, deadline)
+                .await
+        }
+    }
+}
