@@ -1,31 +1,64 @@
 //! entra-idc-sync: make Microsoft Entra ID provision to AWS IAM Identity Center now.
 //!
-//! Data flows one way: the Lambda entry point ([`handler`]) turns an invocation into a
-//! [`request::SyncRequest`], the use case ([`sync`]) merges it with the function's
-//! [`config`] and the Entra credentials from Secrets Manager ([`secret`]), gets a Graph token
-//! ([`entra`]), drives the synchronization jobs through the Graph client ([`graph`]) and
-//! returns a [`report`]. Around the trigger sit the restart-storm [`guard`], the [`health`]
-//! judgement, the wait for the new [`cycle`], and CloudWatch [`metrics`]; [`outcome`] decides
-//! whether the invocation failed. [`transport`] is the one HTTP stack both Entra and Graph calls use
-//! (timeouts, retries, deadline); [`sensitive`] keeps secrets out of every output.
+//! Data flows one way. The Lambda entry point (`handler`) turns an invocation into a
+//! [`SyncRequest`] (`request`); `main` has built the [`Settings`] (`config`) and every client
+//! once (`clients`: the HTTP `transport`, the AWS SDK clients in `aws`, the Entra token client
+//! in `entra` reading the credentials `secret`, the Graph client in `graph`); the use case for
+//! the action (`usecase`) borrows them, and returns a [`Report`] (`report`). Around the
+//! trigger sit the restart-storm `guard`, the `health` judgement, the wait for the new
+//! `cycle`, and CloudWatch `metrics`; `outcome` decides whether the invocation failed. The
+//! domain's words (`domain`: [`Action`], [`ResetScope`], [`Target`]) are used by all and use
+//! none; `sensitive` keeps secrets out of every output; `error` is the invocation's one error
+//! type, [`SyncError`].
+//!
+//! The modules are private; what `main`, the tests and the fuzz targets use is re-exported
+//! here, so the crate's public face is this list.
 
-pub mod aws;
-pub mod clients;
-pub mod config;
-pub mod cycle;
-pub mod domain;
-pub mod entra;
-pub mod error;
-pub mod graph;
-pub mod guard;
-pub mod handler;
-pub mod health;
-pub mod logging;
-pub mod metrics;
-pub mod outcome;
-pub mod report;
-pub mod request;
-pub mod secret;
-pub mod sensitive;
-pub mod transport;
-pub mod usecase;
+mod aws;
+mod clients;
+mod config;
+mod cycle;
+mod domain;
+mod entra;
+mod error;
+mod graph;
+mod guard;
+mod handler;
+mod health;
+mod logging;
+mod metrics;
+mod outcome;
+mod report;
+mod request;
+mod secret;
+mod sensitive;
+mod transport;
+mod usecase;
+
+// The entry point and what it wires.
+pub use clients::Clients;
+pub use config::{ConfigError, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings};
+pub use error::SyncError;
+pub use handler::handle;
+pub use logging::init as init_logging;
+pub use usecase::Context;
+
+// The domain's words, the request and the report.
+pub use domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target, parse_guid};
+pub use report::Report;
+pub use request::{Payload, REQUEST_FIELDS, RequestError, SyncRequest};
+
+// The parsers and judges the property tests and fuzz targets drive.
+pub use cycle::wait_for_cycle;
+pub use graph::model::{Page, ServicePrincipal, SynchronizationJob, TaskExecution, parse_time};
+pub use guard::TriggerGuard;
+pub use health::judge;
+pub use secret::{EntraCredentials, SECRET_KEYS, SecretError, SecretKeys};
+pub use sensitive::Sensitive;
+pub use transport::{Deadline, RetryPolicy, Transport, parse_retry_after};
+
+// The clients, for tests that build them against local servers.
+pub use aws::AwsClients;
+pub use entra::{Authenticator, TokenClient};
+pub use graph::GraphClient;
+pub use secret::SecretStore;

@@ -1,11 +1,7 @@
 //! The Lambda bootstrap: logging, settings, the clients built once, the handler loop. No
 //! logic lives here.
 
-use entra_idc_sync::clients::Clients;
-use entra_idc_sync::config::Settings;
-use entra_idc_sync::error::SyncError;
-use entra_idc_sync::usecase::Context;
-use entra_idc_sync::{handler, logging};
+use entra_idc_sync::{Clients, Context, Settings, SyncError, handle, init_logging};
 use lambda_runtime::{Error, service_fn};
 
 fn main() -> Result<(), Error> {
@@ -17,7 +13,7 @@ fn main() -> Result<(), Error> {
         std::process::exit(2);
     }
     fill_runtime_defaults();
-    logging::init();
+    init_logging();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
@@ -31,7 +27,7 @@ async fn serve() -> Result<(), Error> {
         Err(error) => Err(SyncError::from(error)),
     };
     let context = &context;
-    lambda_runtime::run(service_fn(move |event| handler::handle(context, event))).await
+    lambda_runtime::run(service_fn(move |event| handle(context, event))).await
 }
 
 /// lambda_runtime panics without these; Lambda always sets them, local Runtime API stand-ins

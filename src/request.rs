@@ -12,6 +12,20 @@ use thiserror::Error;
 
 use crate::domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
 
+/// Every field a request may have, as the caller spells it. [`RawRequest`] is the same list
+/// as a struct (serde needs one); a unit test keeps the two equal.
+pub const REQUEST_FIELDS: &[&str] = &[
+    "action",
+    "resetScope",
+    "servicePrincipalId",
+    "appDisplayName",
+    "jobId",
+    "dryRun",
+    "wait",
+    "waitLimitSeconds",
+    "force",
+];
+
 /// Longest text field we accept: Entra display names are at most 256 characters.
 const MAX_FIELD_CHARS: usize = 256;
 /// Far above any real request; a larger payload is a mistake, not a request.
@@ -54,9 +68,9 @@ pub enum RequestError {
     )]
     NotAnObject(&'static str),
     #[error(
-        "the invocation payload is not a valid request: {0}. Valid fields: action, resetScope, \
-         servicePrincipalId, appDisplayName, jobId, dryRun, wait, waitLimitSeconds, force; see \
-         events/ for examples"
+        "the invocation payload is not a valid request: {0}. Valid fields: {fields}; see events/ \
+         for examples",
+        fields = REQUEST_FIELDS.join(", ")
     )]
     Invalid(String),
     #[error("the request field `{field}` is not valid: {fix}")]
@@ -327,6 +341,22 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_field_list_is_what_serde_accepts() {
+        // serde lists the struct's fields when it refuses an unknown one.
+        let text = parse(json!({"?": 1})).unwrap_err().to_string();
+        let quoted: Vec<String> = REQUEST_FIELDS.iter().map(|f| format!("`{f}`")).collect();
+        assert!(
+            text.contains(&format!("expected one of {}", quoted.join(", "))),
+            "{text}"
+        );
+        let every_field: Map<String, Value> = REQUEST_FIELDS
+            .iter()
+            .map(|field| (field.to_string(), Value::Null))
+            .collect();
+        assert!(parse(Value::Object(every_field)).is_ok());
     }
 
     #[test]

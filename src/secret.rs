@@ -74,12 +74,24 @@ pub struct EntraCredentials {
     pub service_principal_id: Option<String>,
 }
 
-// Accepted spellings, snake_case first: ours, camelCase, `az ad sp create-for-rbac` output.
-const TENANT_KEYS: &[&str] = &["tenant_id", "tenantId", "tenant"];
-const CLIENT_ID_KEYS: &[&str] = &["client_id", "clientId", "appId"];
-const CLIENT_SECRET_KEYS: &[&str] = &["client_secret", "clientSecret", "password"];
-const DISPLAY_NAME_KEYS: &[&str] = &["app_display_name", "appDisplayName"];
-const SP_ID_KEYS: &[&str] = &["service_principal_id", "servicePrincipalId"];
+/// The keys each field is read from, in order of preference.
+pub struct SecretKeys {
+    pub tenant_id: &'static [&'static str],
+    pub client_id: &'static [&'static str],
+    pub client_secret: &'static [&'static str],
+    pub app_display_name: &'static [&'static str],
+    pub service_principal_id: &'static [&'static str],
+}
+
+/// Every key the secret is read from. Accepted spellings, snake_case first: ours, camelCase,
+/// `az ad sp create-for-rbac` output.
+pub const SECRET_KEYS: SecretKeys = SecretKeys {
+    tenant_id: &["tenant_id", "tenantId", "tenant"],
+    client_id: &["client_id", "clientId", "appId"],
+    client_secret: &["client_secret", "clientSecret", "password"],
+    app_display_name: &["app_display_name", "appDisplayName"],
+    service_principal_id: &["service_principal_id", "servicePrincipalId"],
+};
 
 impl EntraCredentials {
     /// Parses the SecretString. Errors never quote a value from the secret.
@@ -102,11 +114,11 @@ impl EntraCredentials {
             }
         };
         let reader = Fields { secret_id, fields };
-        let tenant = reader.required("tenant_id", TENANT_KEYS)?;
-        let client_id = reader.required("client_id", CLIENT_ID_KEYS)?;
-        let client_secret = reader.required("client_secret", CLIENT_SECRET_KEYS)?;
+        let tenant = reader.required("tenant_id", SECRET_KEYS.tenant_id)?;
+        let client_id = reader.required("client_id", SECRET_KEYS.client_id)?;
+        let client_secret = reader.required("client_secret", SECRET_KEYS.client_secret)?;
         let service_principal_id = reader
-            .optional("service_principal_id", SP_ID_KEYS)?
+            .optional("service_principal_id", SECRET_KEYS.service_principal_id)?
             .map(|id| parse_guid(&id).map_err(|fix| reader.invalid("service_principal_id", fix)))
             .transpose()?;
         Ok(Self {
@@ -122,7 +134,7 @@ impl EntraCredentials {
                 )
             })?,
             client_secret: Sensitive::new(client_secret),
-            app_display_name: reader.optional("app_display_name", DISPLAY_NAME_KEYS)?,
+            app_display_name: reader.optional("app_display_name", SECRET_KEYS.app_display_name)?,
             service_principal_id,
         })
     }

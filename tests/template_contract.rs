@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_idc_sync::config::FUNCTION_ENVIRONMENT;
+use entra_idc_sync::FUNCTION_ENVIRONMENT;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {

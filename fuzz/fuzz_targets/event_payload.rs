@@ -5,22 +5,10 @@
 //! EventBridge envelope).
 #![no_main]
 
-use entra_idc_sync::request::{Payload, SyncRequest};
+use entra_idc_sync::{Payload, REQUEST_FIELDS, SyncRequest};
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-
-const FIELDS: &[&str] = &[
-    "action",
-    "resetScope",
-    "servicePrincipalId",
-    "appDisplayName",
-    "jobId",
-    "dryRun",
-    "wait",
-    "waitLimitSeconds",
-    "force",
-];
 
 fn request_object(event: &Value) -> Option<&Map<String, Value>> {
     match event {
@@ -53,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     if let (Ok(_), Some(fields)) = (&result, request_object(&event)) {
         let unknown: Vec<&String> = fields
             .keys()
-            .filter(|key| !FIELDS.contains(&key.as_str()))
+            .filter(|key| !REQUEST_FIELDS.contains(&key.as_str()))
             .collect();
         assert!(unknown.is_empty(), "accepted unknown fields {unknown:?}");
     }

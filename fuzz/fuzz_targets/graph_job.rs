@@ -5,11 +5,7 @@
 
 use std::time::Duration;
 
-use entra_idc_sync::domain::Action;
-use entra_idc_sync::graph::model::{Page, SynchronizationJob};
-use entra_idc_sync::guard::TriggerGuard;
-use entra_idc_sync::graph::model::parse_time;
-use entra_idc_sync::health::judge;
+use entra_idc_sync::{Action, Page, SynchronizationJob, TriggerGuard, judge, parse_time};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

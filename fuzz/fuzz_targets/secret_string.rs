@@ -4,11 +4,9 @@
 //! The seeds in fuzz/seeds/secret_string carry such canaries for the fuzzer to mutate around.
 #![no_main]
 
-use entra_idc_sync::secret::EntraCredentials;
+use entra_idc_sync::{EntraCredentials, SECRET_KEYS};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-
-const SECRET_KEYS: &[&str] = &["client_secret", "clientSecret", "password"];
 
 /// Canary secrets that occur in the text only as secret values, so any other place they show
 /// up in the output is a leak (and not, say, an app display name that happens to hold one).
@@ -22,6 +20,7 @@ fn canaries(text: &str) -> Vec<String> {
             .collect();
     };
     let values: Vec<&str> = SECRET_KEYS
+        .client_secret
         .iter()
         .filter_map(|key| fields.get(*key)?.as_str())
         .map(str::trim)
