@@ -31,7 +31,7 @@ def compact(line: str) -> str:
     except ValueError:
         return line
     if "_aws" in document:
-        metrics = {k: v for k, v in document.items() if k not in ("_aws", "FunctionName", "JobId", "ServicePrincipalId")}
+        metrics = {k: v for k, v in document.items() if k not in ("_aws", "FunctionName", "JobId", "ServicePrincipalId", "level", "timestamp")}
         return f"METRICS {document['_aws']['CloudWatchMetrics'][0]['Namespace']} {metrics}"
     fields = " ".join(f"{k}={v}" for k, v in document.items()
                       if k not in (*LOG_KEYS, *HIDDEN_KEYS) and v not in ("", None))

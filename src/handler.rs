@@ -4,6 +4,7 @@ use lambda_runtime::LambdaEvent;
 use tracing::{error, info};
 
 use crate::error::SyncError;
+use crate::metrics;
 use crate::report::Report;
 use crate::request::{Payload, SyncRequest};
 use crate::transport::Deadline;
@@ -18,7 +19,10 @@ pub async fn handle(
     let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
     let outcome = run(context, &event.payload, deadline).await;
     match &outcome {
-        Ok(report) => info!(summary = %report.summary, "invocation succeeded"),
+        Ok(report) => {
+            info!(summary = %report.summary, "invocation succeeded");
+            metrics::emit_run_succeeded();
+        }
         Err(failure) => {
             error!(error_type = failure.error_type(), error = %failure, "invocation failed")
         }

@@ -43,6 +43,9 @@ pub use handler::handle;
 pub use logging::init as init_logging;
 pub use usecase::Context;
 
+// The metric names the template's alarms watch.
+pub use metrics::{NAMESPACE as METRICS_NAMESPACE, SUCCESSFUL_RUNS};
+
 // The domain's words, the request and the report.
 pub use domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target, parse_guid};
 pub use report::Report;

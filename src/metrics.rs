@@ -1,72 +1,117 @@
-//! CloudWatch metrics as Embedded Metric Format (EMF) log lines: one line per job, so alarms
-//! can watch quarantine and failed cycles without any API call from the function.
+//! CloudWatch metrics as Embedded Metric Format (EMF) log lines: one line per job and one per
+//! successful run, so alarms can watch quarantine, failed cycles and missed runs without any
+//! API call from the function.
 //!
 //! Namespace `EntraIdcSync`, dimension `FunctionName`. Metrics (Count unless noted):
 //! `Triggered`, `Skipped`, `Failed`, `Unhealthy`, `Quarantined`, and after a waited cycle
-//! `CycleFailed`, `CycleDuration` (Seconds), `Exported`, `Escrowed`.
+//! `CycleFailed`, `CycleDuration` (Seconds), `Exported`, `Escrowed`; `SuccessfulRuns` (1 on
+//! every successful invocation: the heartbeat the missed-runs alarm watches).
+//!
+//! Lambda's log-level filtering: with JSON logs and an application log level, Lambda drops
+//! every line below that level, and reads a line without a valid `level`, or without a valid
+//! RFC 3339 `timestamp`, as INFO. A metric line without them would vanish at WARN, ERROR and
+//! FATAL, and the alarms with it. So each line carries a `timestamp` and the lowest `level` the
+//! filter keeps: INFO, or the configured level when that is quieter.
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::report::{JobReport, JobResult};
 
 pub const NAMESPACE: &str = "EntraIdcSync";
+/// The heartbeat metric: the template's missed-runs alarm watches it.
+pub const SUCCESSFUL_RUNS: &str = "SuccessfulRuns";
+
+/// What every metric line of one invocation shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineContext {
+    pub function_name: String,
+    /// The level Lambda's filter keeps (see the module doc).
+    pub level: &'static str,
+    pub at: OffsetDateTime,
+}
+
+impl LineContext {
+    /// From the variables Lambda sets: the function name and its application log level.
+    pub fn from_env(at: OffsetDateTime) -> Self {
+        Self {
+            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|_| "local".into()),
+            level: surviving_level(std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref()),
+            at,
+        }
+    }
+}
+
+/// The lowest of Lambda's levels that an application log level of `configured` keeps.
+pub fn surviving_level(configured: Option<&str>) -> &'static str {
+    match configured
+        .map(|level| level.trim().to_ascii_uppercase())
+        .as_deref()
+    {
+        Some("WARN") => "WARN",
+        Some("ERROR") => "ERROR",
+        Some("FATAL") => "FATAL",
+        // TRACE, DEBUG, INFO, unset or unknown: INFO is kept.
+        _ => "INFO",
+    }
+}
+
+type Values = Vec<(&'static str, &'static str, Value)>;
 
 /// The EMF document for one job.
-pub fn job_metrics(function_name: &str, job: &JobReport, timestamp_ms: u64) -> Value {
-    let flag = |on: bool| if on { 1 } else { 0 };
-    let mut values: Vec<(&str, &str, Value)> = vec![
+pub fn job_metrics(context: &LineContext, job: &JobReport) -> Value {
+    let flag = |on: bool| json!(u8::from(on));
+    let mut values: Values = vec![
         (
             "Triggered",
             "Count",
-            json!(flag(job.result == JobResult::Triggered)),
+            flag(job.result == JobResult::Triggered),
         ),
-        (
-            "Skipped",
-            "Count",
-            json!(flag(job.result == JobResult::Skipped)),
-        ),
-        (
-            "Failed",
-            "Count",
-            json!(flag(job.result == JobResult::Failed)),
-        ),
-        ("Unhealthy", "Count", json!(flag(!job.state.health.healthy))),
-        (
-            "Quarantined",
-            "Count",
-            json!(flag(job.state.health.quarantined)),
-        ),
+        ("Skipped", "Count", flag(job.result == JobResult::Skipped)),
+        ("Failed", "Count", flag(job.result == JobResult::Failed)),
+        ("Unhealthy", "Count", flag(!job.state.health.healthy)),
+        ("Quarantined", "Count", flag(job.state.health.quarantined)),
     ];
     if let Some(cycle) = &job.cycle {
-        values.push(("CycleFailed", "Count", json!(flag(cycle.failed()))));
+        values.push(("CycleFailed", "Count", flag(cycle.failed())));
         if let Some(seconds) = cycle.duration_seconds {
             values.push(("CycleDuration", "Seconds", json!(seconds)));
         }
         if let Some(execution) = &cycle.execution {
-            values.push((
-                "Exported",
-                "Count",
-                json!(execution.count_exported.unwrap_or(0)),
-            ));
-            values.push((
-                "Escrowed",
-                "Count",
-                json!(execution.count_escrowed.unwrap_or(0)),
-            ));
+            let count = |value: Option<i64>| json!(value.unwrap_or(0));
+            values.push(("Exported", "Count", count(execution.count_exported)));
+            values.push(("Escrowed", "Count", count(execution.count_escrowed)));
         }
     }
+    let mut properties = Map::new();
+    properties.insert("JobId".into(), json!(job.job_id));
+    properties.insert("ServicePrincipalId".into(), json!(job.service_principal_id));
+    document(context, properties, values)
+}
+
+/// The EMF document of a successful invocation.
+pub fn run_succeeded(context: &LineContext) -> Value {
+    document(
+        context,
+        Map::new(),
+        vec![(SUCCESSFUL_RUNS, "Count", json!(1))],
+    )
+}
+
+fn document(context: &LineContext, mut properties: Map<String, Value>, values: Values) -> Value {
     let definitions: Vec<Value> = values
         .iter()
         .map(|(name, unit, _)| json!({"Name": name, "Unit": unit}))
         .collect();
-    let mut document = Map::new();
-    document.insert(
+    let millis = context.at.unix_timestamp_nanos() / 1_000_000;
+    properties.insert(
         "_aws".into(),
         json!({
-            "Timestamp": timestamp_ms,
+            "Timestamp": u64::try_from(millis).unwrap_or(0),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["FunctionName"]],
@@ -74,26 +119,81 @@ pub fn job_metrics(function_name: &str, job: &JobReport, timestamp_ms: u64) -> V
             }]
         }),
     );
-    document.insert("FunctionName".into(), json!(function_name));
-    document.insert("JobId".into(), json!(job.job_id));
-    document.insert("ServicePrincipalId".into(), json!(job.service_principal_id));
+    properties.insert(
+        "timestamp".into(),
+        json!(context.at.format(&Rfc3339).unwrap_or_default()),
+    );
+    properties.insert("level".into(), json!(context.level));
+    properties.insert("FunctionName".into(), json!(context.function_name));
     for (name, _, value) in values {
-        document.insert(name.into(), value);
+        properties.insert(name.into(), value);
     }
-    Value::Object(document)
+    Value::Object(properties)
 }
 
 /// Writes one EMF line per job to stdout, where CloudWatch Logs extracts the metrics.
 pub fn emit(jobs: &[JobReport]) {
-    let function_name =
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let context = LineContext::from_env(OffsetDateTime::now_utc());
+    write_lines(jobs.iter().map(|job| job_metrics(&context, job)));
+}
+
+/// Writes the `SuccessfulRuns` heartbeat line; call it once per successful invocation.
+pub fn emit_run_succeeded() {
+    let context = LineContext::from_env(OffsetDateTime::now_utc());
+    write_lines(std::iter::once(run_succeeded(&context)));
+}
+
+fn write_lines(documents: impl Iterator<Item = Value>) {
     let mut stdout = std::io::stdout().lock();
-    for job in jobs {
+    for document in documents {
         // A failed write to stdout has nowhere better to be reported.
-        let _ = writeln!(stdout, "{}", job_metrics(&function_name, job, now_ms));
+        let _ = writeln!(stdout, "{document}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(level: &'static str) -> LineContext {
+        LineContext {
+            function_name: "fn".into(),
+            level,
+            at: OffsetDateTime::from_unix_timestamp_nanos(1_780_000_000_123_456_789)
+                .expect("a valid time"),
+        }
+    }
+
+    #[test]
+    fn quiet_levels_are_kept_and_verbose_ones_become_info() {
+        for (configured, expected) in [
+            (None, "INFO"),
+            (Some("TRACE"), "INFO"),
+            (Some("debug"), "INFO"),
+            (Some("INFO"), "INFO"),
+            (Some("WARN"), "WARN"),
+            (Some("error"), "ERROR"),
+            (Some(" FATAL "), "FATAL"),
+            (Some("nonsense"), "INFO"),
+        ] {
+            assert_eq!(surviving_level(configured), expected, "{configured:?}");
+        }
+    }
+
+    #[test]
+    fn heartbeat_line_has_what_emf_and_the_level_filter_need() {
+        let line = run_succeeded(&context("ERROR"));
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(line["timestamp"], "2026-05-28T20:26:40.123456789Z");
+        assert_eq!(line["_aws"]["Timestamp"], 1_780_000_000_123_u64);
+        assert_eq!(line[SUCCESSFUL_RUNS], 1);
+        assert_eq!(line["FunctionName"], "fn");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": SUCCESSFUL_RUNS, "Unit": "Count"}])
+        );
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_idc_sync::FUNCTION_ENVIRONMENT;
+use entra_idc_sync::{FUNCTION_ENVIRONMENT, METRICS_NAMESPACE, SUCCESSFUL_RUNS};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn template() -> Yaml {
@@ -283,12 +283,12 @@ fn missed_runs_alarm_fires_after_n_periods_without_a_successful_run() {
     let template = template();
     let found: Vec<_> = alarms(&template)
         .into_iter()
-        .filter(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some("SuccessfulRuns"))
+        .filter(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some(SUCCESSFUL_RUNS))
         .collect();
     assert_eq!(found.len(), 1, "one alarm on SuccessfulRuns");
     let (name, alarm) = found[0];
     let properties = &alarm["Properties"];
-    assert_eq!(properties["Namespace"].as_str(), Some("EntraIdcSync"));
+    assert_eq!(properties["Namespace"].as_str(), Some(METRICS_NAMESPACE));
     assert_eq!(properties["Statistic"].as_str(), Some("Sum"));
     assert_eq!(
         properties["ComparisonOperator"].as_str(),

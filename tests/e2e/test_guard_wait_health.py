@@ -134,7 +134,7 @@ def test_start_is_refused_on_an_active_job(sim, invoke):
 def test_metric_lines_follow_the_embedded_metric_format(sim, invoke):
     run = invoke({"action": "restart", "wait": True, "waitLimitSeconds": 20})
     run.ok()
-    lines = [line for line in run.json_logs() if "_aws" in line]
+    lines = [line for line in run.json_logs() if "_aws" in line and "JobId" in line]
     assert len(lines) == 1
     document = lines[0]
     meta = document["_aws"]
