@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable, Iterable
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # A tenant may be named by a verified domain; anything else that is not a GUID is "malformed".
@@ -82,6 +82,14 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     drop: bool = False  # close the connection without answering
+    # A body too big to hold: `stream()` yields it, `length` bytes in all (Content-Length),
+    # or with `chunked` as Transfer-Encoding: chunked.
+    stream: Callable[[], Iterable[bytes]] | None = None
+    length: int = 0
+    chunked: bool = False
+    # Send `stall_after` bytes of the body, then pause `stall_ms` before the rest.
+    stall_after: int | None = None
+    stall_ms: int = 0
 
 
 def json_response(status: int, obj: Any, content_type: str = PLAIN_JSON) -> Response:

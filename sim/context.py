@@ -25,6 +25,7 @@ class RequestContext:
     json_body: Any = None
     issued_token_id: str | None = None
     log_body: bool = True          # False for routes whose JSON body carries credentials
+    base_url: str = ""             # http://127.0.0.1:PORT, for absolute links
     notes: dict = field(default_factory=dict)  # anything a handler wants in the log entry
 
     @property
@@ -61,11 +62,25 @@ def log_entry(seq: int, ctx: RequestContext, status: int | None, fault: int | No
         "issued_token_id": ctx.issued_token_id,
         "form": redacted_form(ctx.form) if ctx.form is not None else None,
         "json_body": ctx.json_body if ctx.log_body else None,
+        "content_type": ctx.headers.get("Content-Type"),
+        "body_length": len(ctx.body),
+        "body_text": body_text(ctx),
         "user_agent": ctx.headers.get("User-Agent"),
         "fault": fault,
     }
     entry.update(ctx.notes)
     return entry
+
+
+MAX_LOGGED_BODY = 64 * 1024
+
+
+def body_text(ctx: RequestContext) -> str | None:
+    """The request body as text for the log; never a form (the token endpoint's carries the
+    secret) nor a body its route keeps out of the log."""
+    if not ctx.body or ctx.form is not None or not ctx.log_body:
+        return None
+    return ctx.body[:MAX_LOGGED_BODY].decode("utf-8", "replace")
 
 
 def redacted_form(form: dict) -> dict:

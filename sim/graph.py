@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, quote
 
 from . import faults, routes
@@ -183,8 +183,10 @@ def select(resource: dict, options: dict[str, str]) -> dict:
     return {k: resource[k] for k in dict.fromkeys(chosen) if k in resource}
 
 
-def page(sim: "Simulator", ctx: RequestContext, items: list, options: dict[str, str], context: str) -> dict:
-    """One page of a collection, with an absolute @odata.nextLink while more remain."""
+def page(sim: "Simulator", ctx: RequestContext, items: list, options: dict[str, str], context: str,
+         render: Callable[[Any], Any] | None = None) -> dict:
+    """One page of a collection, with an absolute @odata.nextLink while more remain. `render`,
+    if given, turns only the items of this page into JSON (large collections stay cheap)."""
     size = sim.world.page_size
     if "$top" in options:
         top = options["$top"]
@@ -196,7 +198,8 @@ def page(sim: "Simulator", ctx: RequestContext, items: list, options: dict[str, 
     if not skip.isdigit():
         raise GraphError(400, "BadRequest", "Invalid $skiptoken: follow @odata.nextLink as given.")
     start = int(skip)
-    result = {"@odata.context": context, "value": items[start:start + size]}
+    chosen = items[start:start + size]
+    result = {"@odata.context": context, "value": [render(i) for i in chosen] if render else chosen}
     if start + size < len(items):
         result["@odata.nextLink"] = next_link(sim, ctx, start + size)
     return result

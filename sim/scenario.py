@@ -12,13 +12,14 @@ Extension points for endpoint families (see README, "Adding an endpoint family")
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .common import (DEFAULT_JOB_SETTINGS, EXECUTION_COUNTS, EXECUTION_STATES, GUID_RE, JOB_STATUS_CODES,
                      SCHEDULE_STATES)
 from .default_scenario import DEFAULT_SCENARIO
-from .world import App, Job, Secret, ServicePrincipal, Tenant, World
+from .world import USE_ID, App, Job, Secret, ServicePrincipal, Tenant, World
 
 
 class ScenarioError(ValueError):
@@ -145,7 +146,7 @@ def build_world(raw: Any, now: float) -> World:
 
 
 def ensure_unique(values: list[str], what: str) -> None:
-    duplicates = sorted({v for v in values if values.count(v) > 1})
+    duplicates = sorted(v for v, n in Counter(values).items() if n > 1)
     if duplicates:
         raise ScenarioError(f"duplicate {what}: {', '.join(duplicates)}")
 
@@ -159,7 +160,7 @@ def parse_tenant(raw: Any, where: str) -> Tenant:
     return Tenant(f.guid("id"), f.get("display_name", str, default_name), domains, apps, f.extension("tenant"))
 
 
-APP_FIELDS = ("client_id", "display_name", "secrets", "disabled", "roles", "service_principal_id")
+APP_FIELDS = ("client_id", "display_name", "secrets", "disabled", "roles", "service_principal_id", "token_response")
 
 
 def parse_app(raw: Any, where: str) -> App:
@@ -175,12 +176,13 @@ def parse_app(raw: Any, where: str) -> App:
         disabled=f.get("disabled", bool, False),
         roles=f.strings("roles"),
         service_principal_id=f.guid("service_principal_id", None),
+        token_response=f.get("token_response", dict, {}),
         ext=f.extension("app"),
     )
 
 
 SP_FIELDS = ("id", "appId", "displayName", "tenant_id", "owners", "jobs",
-             "accountEnabled", "appDisplayName", "servicePrincipalType", "tags")
+             "accountEnabled", "appDisplayName", "servicePrincipalType", "tags", "graph_id")
 
 
 def parse_service_principal(raw: Any, where: str, default_tenant: Any, now: float) -> ServicePrincipal:
@@ -198,6 +200,7 @@ def parse_service_principal(raw: Any, where: str, default_tenant: Any, now: floa
         id=f.guid("id"), app_id=f.guid("appId"), display_name=display_name,
         tenant_id=f.guid("tenant_id", default_tenant), owners=f.strings("owners"), jobs=jobs, extra=extra,
         ext=f.extension("service_principal"),
+        graph_id=copy.deepcopy(raw["graph_id"]) if f.has("graph_id") else USE_ID,
     )
 
 
@@ -206,6 +209,7 @@ JOB_FIELDS = (
     "cycle_running", "last_execution", "last_successful_execution", "last_successful_execution_with_exports",
     "quarantine", "countSuccessiveCompleteFailures", "troubleshootingUrl", "steadyStateFirstAchievedTime",
     "steadyStateLastAchievedTime", "synchronizationJobSettings", "synchronizedEntryCountByType",
+    "graph_id", "listed_times", "running_execution", "running_progress", "progress", "never_as",
 )
 
 
@@ -236,10 +240,32 @@ def parse_job(raw: Any, where: str, now: float) -> Job:
         settings=f.get("synchronizationJobSettings", list, DEFAULT_JOB_SETTINGS),
         entry_counts=f.get("synchronizedEntryCountByType", list, []),
         ext=f.extension("job"),
+        graph_id=copy.deepcopy(raw["graph_id"]) if f.has("graph_id") else USE_ID,
+        listed_times=f.get("listed_times", int, 1),
+        running_execution=parse_running_execution(f),
+        running_progress=parse_running_progress(f),
+        progress=f.get("progress", list, []),
+        never_as=f.choice("never_as", ("null", "placeholder", "empty"), "null"),
     )
+    if job.listed_times < 1:
+        raise ScenarioError(f"{where}.listed_times must be >= 1")
     if f.get("cycle_running", bool, False):
         job.begin_cycle(now)  # models "a cycle was already in flight when the Lambda arrived"
     return job
+
+
+def parse_running_execution(f: Fields) -> Any:
+    value = f.obj.get("running_execution")
+    if value is None or isinstance(value, dict) or value in ("placeholder", "previous"):
+        return copy.deepcopy(value)
+    raise ScenarioError(f'{f.where}.running_execution must be null, "placeholder", "previous" or an object')
+
+
+def parse_running_progress(f: Fields) -> Any:
+    value = f.obj.get("running_progress", False)
+    if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(p, dict) for p in value)):
+        return copy.deepcopy(value)
+    raise ScenarioError(f"{f.where}.running_progress must be true, false or a list of objects")
 
 
 def parse_outcome(raw: dict, where: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,39 @@ def read_chunked(rfile) -> bytes:
             raise ValueError("request body too large")
         chunks.append(rfile.read(size))
         rfile.readline()
+
+
+class BodyWriter:
+    """Writes a body as given or chunked, pausing once after `stall_after` bytes if asked (a
+    body that stalls mid-stream)."""
+
+    def __init__(self, wfile, chunked: bool, stall_after: int | None, stall_ms: int):
+        self.wfile, self.chunked = wfile, chunked
+        self.stall_after, self.stall_ms, self.sent = stall_after, stall_ms, 0
+
+    def write(self, data: bytes) -> None:
+        if self.stall_after is not None and self.sent <= self.stall_after < self.sent + len(data):
+            cut = self.stall_after - self.sent
+            self._raw(data[:cut])
+            self.wfile.flush()
+            time.sleep(self.stall_ms / 1000)
+            self.stall_after = None
+            data = data[cut:]
+        self._raw(data)
+
+    def _raw(self, data: bytes) -> None:
+        if not data:
+            return
+        self.sent += len(data)
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+
+    def finish(self) -> None:
+        if self.stall_after is not None:  # asked to stall at (or past) the end of the body
+            self.wfile.flush()
+            time.sleep(self.stall_ms / 1000)
+        if self.chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
 
 class SimHandler(BaseHTTPRequestHandler):
@@ -87,11 +121,19 @@ class SimHandler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
-        if response.status not in (204, 304) and not 100 <= response.status < 200:
-            self.send_header("Content-Length", str(len(response.body)))
+        has_body = response.status not in (204, 304) and not 100 <= response.status < 200
+        if has_body and response.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif has_body:
+            size = response.length if response.stream else len(response.body)
+            self.send_header("Content-Length", str(size))
         self.end_headers()
-        if self.command != "HEAD" and response.body and response.status not in (204, 304):
-            self.wfile.write(response.body)
+        if self.command == "HEAD" or not has_body:
+            return
+        writer = BodyWriter(self.wfile, response.chunked, response.stall_after, response.stall_ms)
+        for piece in (response.stream() if response.stream else [response.body]):
+            writer.write(piece)
+        writer.finish()
 
     def version_string(self) -> str:
         return self.server_version

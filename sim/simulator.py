@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from . import control, endpoints, routes
 from .common import MAX_LOGGED_REQUESTS, Response, new_id
 from .context import RequestContext, log_entry, parse_form
-from .faults import FaultRule, fault_answer
+from .faults import FaultRule, fault_answer, shape
 from .scenario import build_world
 from .server import read_body
 
@@ -70,7 +70,7 @@ class Simulator:
         match = routes.resolve(h.command, segments)
         endpoint = match.route.endpoint if match.route else routes.fallback()[1]
         ctx = RequestContext(h.command, target, raw_path, query, segments, h.headers, read_body(h),
-                             endpoint, new_id(), time.time())
+                             endpoint, new_id(), time.time(), base_url=self.base_url)
         body_mode = match.route.body if match.route else "json"
         ctx.log_body = match.route.log_body if match.route else True
         if body_mode == "form":
@@ -87,12 +87,12 @@ class Simulator:
         if rule and rule.when == "before":
             faulted = fault_answer(rule, ctx)
             if faulted:
-                return faulted
+                return shape(rule, faulted)
         with self.lock:
             response = self.route(ctx, match)
         if rule and rule.when == "after":
-            return fault_answer(rule, ctx) or response
-        return response
+            response = fault_answer(rule, ctx) or response
+        return shape(rule, response)
 
     def route(self, ctx: RequestContext, match: routes.Match) -> Response:
         if match.route is None:

@@ -213,6 +213,8 @@ def test_owned_by_needs_the_caller_to_own_the_service_principal(sim, owner, expe
     token = sim.token()
     by_name = q(**{"$filter": "displayName eq 'AWS IAM Identity Center'"})
     found = sim.call("GET", "/v1.0/servicePrincipals" + by_name, token=token)
-    assert len(found.json["value"]) == (1 if owner else 0)
+    # Microsoft: OwnedBy may list every service principal; ownership gates the sync endpoints.
+    assert len(found.json["value"]) == 1
+    assert sim.call("GET", f"/v1.0/servicePrincipals/{AWS_SP}", token=token).status == 200
     assert sim.call("GET", jobs_path(), token=token).status == (200 if owner else 403)
     assert sim.call("POST", jobs_path(job=AWS_JOB, action="restart"), token=token).status == expected

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+# Microsoft's shapes, re-exported for scenarios in tests (sim/README.md, "Controls for hostile and
+# Microsoft-shaped answers").
+from .world import NEVER, PLACEHOLDER_EXECUTION  # noqa: F401
+
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -159,3 +163,4 @@ def with_job(**job_fields) -> dict:
     s = scenario()
     s["service_principals"][0]["jobs"][0].update(job_fields)
     return s
+

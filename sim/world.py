@@ -9,10 +9,26 @@ jobs (scenario.register_fields); those raw values wait for them in each object's
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from .common import EXECUTION_COUNTS, iso, new_id, same_id
+
+NEVER = "0001-01-01T00:00:00Z"  # Graph's "never", in every documented job example
+USE_ID = object()               # graph_id default: show the scenario id
+# Microsoft's example of a job in its first cycle (Entra docs, cross-tenant synchronization,
+# "Monitor provisioning"): a lastExecution that is no execution at all.
+PLACEHOLDER_EXECUTION = {
+    "activityIdentifier": None,
+    **{name: 0 for name in EXECUTION_COUNTS},
+    "error": {"code": "None", "message": "", "tenantActionable": False},
+    "state": "Failed", "timeBegan": NEVER, "timeEnded": NEVER,
+}
+
+
+def is_never(value: Any) -> bool:
+    return value in (None, "") or (isinstance(value, str) and value.startswith("0001-01-01"))
 
 
 @dataclass
@@ -29,6 +45,7 @@ class App:
     disabled: bool
     roles: list[str]
     service_principal_id: str | None
+    token_response: dict = field(default_factory=dict)  # overrides of the token endpoint's success JSON
     ext: dict = field(default_factory=dict)  # extension fields, raw (scenario.register_fields)
 
 
@@ -89,6 +106,15 @@ class Job:
     triggers: list[Trigger] = field(default_factory=list)
     pause_count: int = 0
     ext: dict = field(default_factory=dict)
+    # Microsoft's shapes and hostile data (issue 13; README "Controls for hostile and
+    # Microsoft-shaped answers"). Defaults keep the simple shapes.
+    graph_id: Any = USE_ID             # the `id` Graph shows; any JSON value
+    listed_times: int = 1              # how often the job appears in the jobs list
+    running_execution: Any = None      # None | "placeholder" | "previous" | dict overlay
+    running_progress: Any = False      # False | True | list of synchronizationProgress templates
+    progress: list = field(default_factory=list)  # status.progress while no cycle runs
+    never_as: str = "null"             # how unset steadyState times render: null | placeholder | empty
+    current: dict | None = None        # the execution in flight (what lastExecution becomes at its end)
 
     # -- transitions --------------------------------------------------------------------------
 
@@ -114,7 +140,13 @@ class Job:
 
     def begin_cycle(self, now: float) -> None:
         self.cycle_began = now
-        self.last_execution = execution(new_id(), iso(now))
+        self.current = execution(new_id(), iso(now))
+        if isinstance(self.running_execution, dict):
+            self.current.update(copy.deepcopy(self.running_execution))
+        if self.running_execution == "placeholder":
+            self.last_execution = copy.deepcopy(PLACEHOLDER_EXECUTION)
+        elif self.running_execution != "previous":
+            self.last_execution = self.current
 
     def settle(self, now: float) -> None:
         """Finish the cycle in flight if its time is up, applying the scenario's outcome."""
@@ -123,14 +155,15 @@ class Job:
         ended = iso(self.cycle_began + self.cycle_seconds)
         self.cycle_began = None
         outcome = self.cycle_outcome
-        finished = finished_execution(self.last_execution or {}, outcome, ended)
+        finished = finished_execution(self.current or {}, outcome, ended)
+        self.current = None
         self.last_execution = finished
         state = outcome["state"]
         if state == "Succeeded":
             self.last_successful_execution = copy.deepcopy(finished)
             if finished["countExported"]:
                 self.last_successful_execution_with_exports = copy.deepcopy(finished)
-            self.steady_first = self.steady_first or ended
+            self.steady_first = ended if is_never(self.steady_first) else self.steady_first
             self.steady_last = ended
         if state == "Failed":
             self.successive_failures += 1
@@ -142,10 +175,33 @@ class Job:
 
     # -- views --------------------------------------------------------------------------------
 
-    def to_graph(self) -> dict:
+    def shown_id(self) -> Any:
+        return self.id if self.graph_id is USE_ID else self.graph_id
+
+    def answers_to(self, job_id: str) -> bool:
+        """GET/POST …/jobs/{job_id} finds the job by the id Graph shows."""
+        shown = self.shown_id()
+        return isinstance(shown, str) and same_id(shown, job_id)
+
+    def never(self, value: str | None) -> str | None:
+        if value is not None:
+            return value
+        return {"placeholder": NEVER, "empty": ""}.get(self.never_as)
+
+    def progress_view(self, now: float) -> list:
+        if self.cycle_began is None or self.running_progress is False:
+            return self.progress
+        observed = iso(now)
+        if self.running_progress is True:
+            share = min(99, int(100 * (now - self.cycle_began) / max(self.cycle_seconds, 0.001)))
+            return [{"completedUnits": share, "progressObservationDateTime": observed,
+                     "totalUnits": 100, "units": "Objects"}]
+        return [{"progressObservationDateTime": observed, **p} for p in self.running_progress]
+
+    def to_graph(self, now: float | None = None) -> dict:
         """The synchronizationJob resource as Graph v1.0 returns it."""
         return {
-            "id": self.id,
+            "id": self.shown_id(),
             "templateId": self.template_id,
             "schedule": {"expiration": None, "interval": self.interval, "state": self.schedule_state},
             "status": {
@@ -155,10 +211,10 @@ class Job:
                 "lastExecution": self.last_execution,
                 "lastSuccessfulExecution": self.last_successful_execution,
                 "lastSuccessfulExecutionWithExports": self.last_successful_execution_with_exports,
-                "progress": [],
+                "progress": self.progress_view(now if now is not None else time.time()),
                 "quarantine": self.quarantine,
-                "steadyStateFirstAchievedTime": self.steady_first,
-                "steadyStateLastAchievedTime": self.steady_last,
+                "steadyStateFirstAchievedTime": self.never(self.steady_first),
+                "steadyStateLastAchievedTime": self.never(self.steady_last),
                 "synchronizedEntryCountByType": self.entry_counts,
                 "troubleshootingUrl": self.troubleshooting_url,
             },
@@ -230,14 +286,16 @@ class ServicePrincipal:
     jobs: list[Job]
     extra: dict  # accountEnabled, appDisplayName, servicePrincipalType, tags
     ext: dict = field(default_factory=dict)
+    graph_id: Any = USE_ID  # the `id` Graph shows (null, "", ".", ".." for hostile-data tests)
 
     def to_graph(self) -> dict:
-        resource = {"id": self.id, "appId": self.app_id, "displayName": self.display_name}
+        shown = self.id if self.graph_id is USE_ID else self.graph_id
+        resource = {"id": shown, "appId": self.app_id, "displayName": self.display_name}
         resource.update(self.extra)
         return resource
 
     def find_job(self, job_id: str) -> Job | None:
-        return next((j for j in self.jobs if same_id(j.id, job_id)), None)
+        return next((j for j in self.jobs if j.answers_to(job_id)), None)
 
 
 @dataclass

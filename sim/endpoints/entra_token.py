@@ -165,12 +165,30 @@ def check_client_secret(app: App, form: dict) -> None:
 
 def grant(sim: "Simulator", ctx: RequestContext, tenant: Tenant, app: App) -> Response:
     lifetime = sim.world.token_lifetime
-    access_token = f"simtok-{uuid.uuid4().hex}"
-    sim.tokens[access_token] = IssuedToken(tenant.id, app.client_id, frozenset(app.roles),
-                                           app.service_principal_id, ctx.now + lifetime)
-    ctx.issued_token_id = token_id(access_token)
+    generated = f"simtok-{uuid.uuid4().hex}"
     whole = int(lifetime)
-    response = json_response(200, {"token_type": "Bearer", "expires_in": whole, "ext_expires_in": whole,
-                                   "access_token": access_token})
+    answer = with_overrides({"token_type": "Bearer", "expires_in": whole, "ext_expires_in": whole,
+                             "access_token": generated}, app.token_response, generated)
+    access_token = answer.get("access_token")
+    if isinstance(access_token, str) and access_token:
+        # Whatever the answer carries is what Graph accepts, so an odd but usable token works.
+        sim.tokens[access_token] = IssuedToken(tenant.id, app.client_id, frozenset(app.roles),
+                                               app.service_principal_id, ctx.now + lifetime)
+        ctx.issued_token_id = token_id(access_token)
+    response = json_response(200, answer)
     response.headers.append(("Cache-Control", "no-store, no-cache"))
     return response
+
+
+ABSENT = "$absent"
+
+
+def with_overrides(answer: dict, overrides: dict, generated: str) -> dict:
+    """The scenario app's `token_response` over the success JSON: `{token}` in a string is the
+    generated token, `"$absent"` removes the key (odd answers for client tests)."""
+    for key, value in overrides.items():
+        if value == ABSENT:
+            answer.pop(key, None)
+        else:
+            answer[key] = value.replace("{token}", generated) if isinstance(value, str) else value
+    return answer

@@ -58,7 +58,9 @@ def list_service_principals(sim: "Simulator", ctx: RequestContext, caller: Calle
                             options: dict) -> Response:
     if not caller.may_try(READ_SP_ROLES):
         raise denied()
-    found = [sp for sp in visible_service_principals(sim, caller) if caller.allowed(READ_SP_ROLES, sp)]
+    # Microsoft: Application.ReadWrite.OwnedBy may list all service principals; ownership only
+    # gates what the caller may do to them (the synchronization endpoints).
+    found = visible_service_principals(sim, caller)
     if "$filter" in options:
         prop, value = parse_filter(options["$filter"])
         found = [sp for sp in found if filter_matches(sp, prop, value)]
@@ -72,7 +74,9 @@ def list_service_principals(sim: "Simulator", ctx: RequestContext, caller: Calle
 @graph_route("GET", "/v1.0/servicePrincipals/{sp}", ("$select",))
 def get_service_principal(sim: "Simulator", ctx: RequestContext, caller: Caller, params: dict,
                           options: dict) -> Response:
-    sp = authorized_service_principal(sim, caller, sp_key(params["sp"], "id"), READ_SP_ROLES)
+    if not caller.may_try(READ_SP_ROLES):
+        raise denied()
+    sp = find_service_principal(sim, caller, sp_key(params["sp"], "id"))
     resource = {"@odata.context": f"{sim.base_url}/v1.0/$metadata#servicePrincipals/$entity"}
     resource.update(select(sp.to_graph(), options))
     return graph_json(resource)

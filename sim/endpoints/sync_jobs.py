@@ -28,11 +28,13 @@ def find_job(sp: ServicePrincipal, job_id: str, now: float) -> Job:
 @graph_route("GET", JOBS, ("$select", "$top", "$skiptoken"))
 def list_jobs(sim: "Simulator", ctx: RequestContext, caller: Caller, params: dict, options: dict) -> Response:
     sp = authorized_service_principal(sim, caller, sp_key(params["sp"], "idOrAppId"), READ_JOB_ROLES)
-    for job in sp.jobs:
-        job.settle(ctx.now)
-    items = [select(job.to_graph(), options) for job in sp.jobs]
+    listed = [job for job in sp.jobs for _ in range(job.listed_times)]
     context = f"{sim.base_url}/v1.0/$metadata#servicePrincipals('{sp.id}')/synchronization/jobs"
-    return graph_json(page(sim, ctx, items, options, context))
+
+    def render(job: Job) -> dict:
+        job.settle(ctx.now)
+        return select(job.to_graph(ctx.now), options)
+    return graph_json(page(sim, ctx, listed, options, context, render))
 
 
 @graph_route("GET", JOBS + "/{job}", ("$select",))
@@ -41,7 +43,7 @@ def get_job(sim: "Simulator", ctx: RequestContext, caller: Caller, params: dict,
     job = find_job(sp, params["job"], ctx.now)
     context = f"{sim.base_url}/v1.0/$metadata#servicePrincipals('{sp.id}')/synchronization/jobs/$entity"
     resource = {"@odata.context": context}
-    resource.update(select(job.to_graph(), options))
+    resource.update(select(job.to_graph(ctx.now), options))
     return graph_json(resource)
 
 
@@ -61,7 +63,9 @@ def job_action(sim: "Simulator", ctx: RequestContext, caller: Caller, params: di
 
 
 def restart_criteria(ctx: RequestContext) -> tuple[dict | None, list[str] | None]:
-    """The optional `{"criteria":{"resetScope":"A,B"}}` body, validated like Graph's enum flags."""
+    """The optional `{"criteria":{"resetScope":"A,B"}}` body, validated like Graph's enum flags.
+    No criteria at all (no body, `{}`, a null or empty criteria, an empty resetScope) is a plain
+    restart, which Microsoft documents as also clearing quarantine: (None, None)."""
     if not ctx.body.strip():
         return None, None
     body = ctx.json_body
@@ -71,14 +75,21 @@ def restart_criteria(ctx: RequestContext) -> tuple[dict | None, list[str] | None
     extra = [k for k in body if k != "criteria"]
     if extra:
         raise GraphError(400, "BadRequest",
-                         f"The property '{extra[0]}' does not exist on type 'microsoft.graph.restart'.")
+                         f"The property '{extra[0]}' does not exist on type 'microsoft.graph.restart' "
+                         "(it takes criteria.resetScope).")
     criteria = body.get("criteria")
-    if not isinstance(criteria, dict) or not isinstance(criteria.get("resetScope"), str):
-        raise GraphError(400, "BadRequest", "criteria.resetScope must be a string of comma-separated values.")
+    if criteria is None or criteria == {}:
+        return None, None
+    if not isinstance(criteria, dict):
+        raise GraphError(400, "BadRequest", "criteria must be an object with a resetScope string.")
     extra = [k for k in criteria if k != "resetScope"]
     if extra:
         raise GraphError(400, "BadRequest", f"The property '{extra[0]}' does not exist on type "
-                         "'microsoft.graph.synchronizationJobRestartCriteria'.")
+                         "'microsoft.graph.synchronizationJobRestartCriteria' (it has resetScope).")
+    if not isinstance(criteria.get("resetScope"), str):
+        raise GraphError(400, "BadRequest", "criteria.resetScope must be a string of comma-separated values.")
+    if not criteria["resetScope"].strip():
+        return None, None
     scope = [part.strip() for part in criteria["resetScope"].split(",")]
     for part in scope:
         if part not in RESET_SCOPES:

@@ -49,8 +49,10 @@ SETUP_MISTAKES = [
      "GraphPermissionDenied", ["Application.Read.All", "admin consent"]),
     ("read-only permission", dict(app={"roles": ["Synchronization.Read.All", "Application.Read.All"]}),
      "GraphPermissionDenied", ["restarting", "Synchronization.ReadWrite.All"]),
+    # Microsoft: OwnedBy may list every service principal, so the app is found and the
+    # synchronization endpoints refuse (403) without ownership.
     ("OwnedBy without ownership", dict(app={"roles": ["Application.ReadWrite.OwnedBy"]}),
-     "ServicePrincipalNotFound", ["AWS IAM Identity Center", "OwnedBy", "owner"]),
+     "GraphPermissionDenied", ["OwnedBy", "owner", "Synchronization.ReadWrite.All"]),
     ("malformed secret JSON", dict(raw_secret='{"tenant_id": "x", "client_secret": "' + CANARY + '"'),
      "InvalidSecret", ["invalid JSON", "line 1"]),
     ("secret without client_secret", dict(secret={"client_secret": None}),
