@@ -14,6 +14,7 @@
 //! The modules are private; what `main`, the tests and the fuzz targets use is re-exported
 //! here, so the crate's public face is this list.
 
+mod assertion;
 mod aws;
 mod clients;
 mod config;
@@ -21,6 +22,7 @@ mod cycle;
 mod domain;
 mod entra;
 mod error;
+mod federation;
 mod graph;
 mod guard;
 mod handler;
