@@ -1,5 +1,6 @@
 """Local stand-ins for the function's peers, on free loopback ports: moto_server for Secrets
-Manager and the project's Graph simulator. Both stop with the process that started them."""
+Manager, the project's Graph simulator and its STS stand-in (GetWebIdentityToken, which moto
+lacks). All stop with the process that started them."""
 
 from __future__ import annotations
 
@@ -164,3 +165,53 @@ class GraphSimulator:
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
+
+
+class StsStandIn:
+    """sim/sts.py (AWS STS GetWebIdentityToken) on a free port, driven through /_sts/."""
+
+    def __init__(self, role_arn: str | None = None) -> None:
+        command = [sys.executable, "-m", "sim.sts", "--port", "0", "--exit-on-stdin-eof", "--max-lifetime", "3600"]
+        if role_arn:
+            command += ["--role-arn", role_arn]
+        self.process = _spawn(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("LISTENING "):
+            raise RuntimeError(f"the STS stand-in did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+
+    def _call(self, method: str, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    @property
+    def issuer(self) -> str:
+        return self.state()["issuer"]
+
+    @property
+    def role_arn(self) -> str:
+        return self.state()["role_arn"]
+
+    def reset(self, refusal: str | None = None) -> None:
+        """Forgets calls and tokens; `refusal` (e.g. "AccessDenied") makes every call fail."""
+        self._call("POST", "/_sts/config", {"reset": True, "refusal": refusal})
+
+    def state(self) -> dict:
+        return self._call("GET", "/_sts/state")
+
+    def calls(self) -> int:
+        return self.state()["calls"]
+
+    def issued_tokens(self) -> list[str]:
+        return self._call("GET", "/_sts/issued")["tokens"]
+
+    def function_env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL_STS": self.url, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+                **AWS_TEST_CREDENTIALS}
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)

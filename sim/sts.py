@@ -11,7 +11,8 @@ Entra does. Standard library only.
     python -m sim.sts [--port 0] [--role-arn ARN] [--max-lifetime S] [--exit-on-stdin-eof]
 
 prints `LISTENING http://127.0.0.1:<port>` once bound. The control API under `/_sts/` (no auth)
-reads the call count and log, and switches refusals on and off; see sim/README.md.
+reads the call count and log (`GET /_sts/state`), the tokens issued so far for leak checks
+(`GET /_sts/issued`), and switches refusals on and off (`POST /_sts/config`); see sim/README.md.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Sts:
     refusal: str | None = None
     calls: int = 0
     log: list[dict] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)  # for the tests' leak checks only
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -87,7 +89,7 @@ class Sts:
         if refusal is not None and refusal not in REFUSALS:
             raise ValueError(f"refusal must be null or one of {sorted(REFUSALS)}")
         if body.get("reset"):
-            self.calls, self.log = 0, []
+            self.calls, self.log, self.issued = 0, [], []
         self.role_arn = body.get("role_arn") or self.role_arn
         self.refusal = refusal
 
@@ -117,6 +119,7 @@ class Sts:
             CLAIMS_NAMESPACE: {"aws_account": self.account, "source_region": region},
         }
         token = jose.encode_jwt({"alg": "RS256", "typ": "JWT", "kid": KEY_ID}, claims, self.key)
+        self.issued.append(token)
         expiration = datetime.fromtimestamp(iat + duration, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return (f'<GetWebIdentityTokenResponse xmlns="{XMLNS}">\n'
                 f"  <GetWebIdentityTokenResult>\n"
@@ -199,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         sts: Sts = self.server.sts  # type: ignore[attr-defined]
         routes = {"/.well-known/openid-configuration": sts.discovery, "/.well-known/jwks.json": sts.jwks,
-                  "/_sts/state": sts.state}
+                  "/_sts/state": sts.state, "/_sts/issued": lambda: {"tokens": list(sts.issued)}}
         route = routes.get(self.path.split("?")[0])
         if route is None:
             return self.reply(404, "application/json", json.dumps({"error": "not found"}))
