@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from sim import jose
+from . import jose
 
 XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 API_VERSION = "2011-06-15"
