@@ -1,7 +1,8 @@
 """Self-tests of the STS stand-in (driven by boto3, an independent AWS SDK, over the wire) and of
-the token endpoint's client-assertion checks (fed by assertions that `cryptography` signs).
+client assertions at the token endpoint: the checks themselves (fed by assertions that
+`cryptography` signs) and the endpoint family over HTTP.
 
-Run: .venv/bin/python -m pytest sim/test_sts_assertions.py
+Needs the test venv (boto3, cryptography): .venv/bin/python -m pytest sim/test_client_assertions.py
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import assertions, jose
+from . import assertions, jose
+from .testing import CLIENT as DEMO_CLIENT, GRAPH_SCOPE, TENANT, with_app
 
 REPO = Path(__file__).resolve().parents[1]
 CLIENT = "5b0e6c1d-2f3a-4b8c-9d7e-1a2b3c4d5e6f"
@@ -197,3 +199,66 @@ def test_pure_python_rsa_round_trip():
     assert jose.verify_rs256(key.public, b"payload", signature)
     assert not jose.verify_rs256(key.public, b"payload!", signature)
     assert not jose.verify_ps256(key.public, b"payload", signature)
+
+
+# ---------------------------------------------------------------------------------------------
+# The token endpoint over HTTP
+# ---------------------------------------------------------------------------------------------
+
+def pem(cert: jose.Certificate) -> str:
+    import base64
+    body = base64.encodebytes(cert.der).decode().replace("\n", "")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def assertion_form(token: str) -> dict:
+    return {"client_id": DEMO_CLIENT, "scope": GRAPH_SCOPE, "grant_type": "client_credentials",
+            "client_assertion_type": assertions.JWT_BEARER, "client_assertion": token}
+
+
+def post_token(sim, token: str):
+    return sim.call("POST", f"/{TENANT}/oauth2/v2.0/token", form=assertion_form(token))
+
+
+def test_token_endpoint_grants_on_a_registered_certificate_and_logs_no_signature(sim):
+    key, cert = make_certificate()
+    sim.scenario(with_app(certificates=[{"pem": pem(cert)}]))
+    claims = own_claims(aud=f"{sim.base}/{TENANT}/oauth2/v2.0/token")
+    claims["iss"] = claims["sub"] = DEMO_CLIENT
+    token = sign(key, {"x5t#S256": cert.x5t_s256}, claims)
+    reply = post_token(sim, token)
+    assert reply.status == 200, reply.body
+    assert sim.graph("GET", "/v1.0/servicePrincipals", token=reply.json["access_token"]).status == 200
+    entry = [r for r in sim.requests() if r["endpoint"] == "token"][0]
+    assert entry["assertion"]["kind"] == "certificate" and entry["assertion"]["claims"]["jti"] == claims["jti"]
+    assert token.split(".")[2] not in str(sim.requests())
+    state = sim.call("GET", "/_sim/state").json
+    assert state["trusted_issuers"]["certificates"][f"{TENANT}/{DEMO_CLIENT}"] == [cert.x5t_s256]
+
+
+def test_token_endpoint_answers_aadsts_700027_for_an_unknown_certificate(sim):
+    key, cert = make_certificate()
+    claims = own_claims(aud=f"{sim.base}/{TENANT}/oauth2/v2.0/token", iss=DEMO_CLIENT, sub=DEMO_CLIENT)
+    reply = post_token(sim, sign(key, {"x5t#S256": cert.x5t_s256}, claims))
+    assert reply.status == 401 and reply.json["error_codes"] == [700027], reply.body
+    assert reply.json["error"] == "invalid_client"
+
+
+def test_token_endpoint_checks_federated_credentials_against_the_issuers_keys(sim, sts):
+    control(sts, {"refusal": None})
+    token = sts_client(sts).get_web_identity_token(Audience=["api://AzureADTokenExchange"],
+                                                   SigningAlgorithm="RS256")["WebIdentityToken"]
+    fic = {"name": "aws", "issuer": sts, "subject": ROLE, "audiences": ["api://AzureADTokenExchange"]}
+    sim.scenario(with_app(federated_credentials=[fic]))
+    assert post_token(sim, token).status == 200
+    sim.scenario(with_app(federated_credentials=[{**fic, "subject": ROLE + "x"}]))
+    reply = post_token(sim, token)
+    assert reply.status == 400 and reply.json["error_codes"] == [70021]
+    assert ROLE in reply.json["error_description"] and sts in reply.json["error_description"]
+
+
+def test_scenario_rejects_a_federated_credential_with_two_audiences(sim):
+    fic = {"name": "x", "issuer": "https://i", "subject": "s", "audiences": ["a", "b"]}
+    reply = sim.call("POST", "/_sim/scenario", json_body=with_app(federated_credentials=[fic]))
+    assert reply.status == 400 and "exactly one audience" in reply.json["error"]
