@@ -1,9 +1,11 @@
-"""Fixtures for end-to-end tests of the built bootstrap: moto_server, the Graph simulator and
-a Runtime API per test. Every test's outputs are checked for secrets and tokens."""
+"""Fixtures for end-to-end tests of the built bootstrap: moto_server, the Graph simulator, the
+STS stand-in and a Runtime API per test. Every test's outputs are checked for secrets, private
+keys and tokens (Graph tokens, STS tokens, client assertions)."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from devtools.runtime_api import LambdaProcess  # noqa: E402
-from devtools.services import GraphSimulator, Moto, demo_scenario  # noqa: E402
+from devtools.services import GraphSimulator, Moto, StsStandIn, demo_scenario  # noqa: E402
 
 DEMO = demo_scenario()
 DEMO_APP = DEMO["tenants"][0]["apps"][0]
@@ -24,6 +26,16 @@ DEMO_SECRET = {
 }
 #: Never to be seen in any output: every simulator token starts with it.
 TOKEN_MARK = "simtok-"
+#: Nor any compact JWT: STS tokens and the client assertions the function signs are JWTs.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+SECRET_KEYS = ("client_secret", "clientSecret", "password")
+PRIVATE_KEY_KEYS = ("private_key", "privateKey")
+
+
+def private_key_parts(pem: str) -> set[str]:
+    """The key and each of its base64 lines: a quoted line is a leak too."""
+    lines = {line.strip() for line in pem.splitlines() if len(line.strip()) >= 16 and "-----" not in line}
+    return {pem.strip(), *lines}
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +55,12 @@ class SecretsUnderTest:
 
     def put_secret(self, value, name: str | None = None) -> str:
         if isinstance(value, dict):
-            for key in ("client_secret", "clientSecret", "password"):
+            for key in SECRET_KEYS:
                 if isinstance(value.get(key), str) and len(value[key]) >= 8:
                     self.values.add(value[key])
+            for key in PRIVATE_KEY_KEYS:
+                if isinstance(value.get(key), str) and value[key].strip():
+                    self.values |= private_key_parts(value[key])
         return self._moto.put_secret(value, name)
 
     def function_env(self):
@@ -64,6 +79,28 @@ def _simulator():
     simulator = GraphSimulator()
     yield simulator
     simulator.stop()
+
+
+@pytest.fixture(scope="session")
+def _sts_server():
+    server = StsStandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def leak_sources() -> list:
+    """Callables returning more values no output may contain (e.g. tokens issued meanwhile)."""
+    return []
+
+
+@pytest.fixture
+def sts(_sts_server, leak_sources) -> StsStandIn:
+    """The STS stand-in, its calls and tokens forgotten, refusing nothing; its tokens are
+    added to the leak check."""
+    _sts_server.reset()
+    leak_sources.append(_sts_server.issued_tokens)
+    return _sts_server
 
 
 @pytest.fixture
@@ -103,7 +140,7 @@ class Runs(list):
 
 
 @pytest.fixture
-def invoke(bootstrap, sim, moto, make_secret):
+def invoke(bootstrap, sim, moto, make_secret, leak_sources):
     """invoke(event | [events], env=..., before_each=fn(index), timeout_s=...) runs the
     bootstrap once (one execution environment) and returns an Invocation, or Runs for a list."""
     seen_outputs: list[str] = []
@@ -133,8 +170,13 @@ def invoke(bootstrap, sim, moto, make_secret):
 
     yield run
     forbidden = moto.values | {TOKEN_MARK}
+    for source in leak_sources:
+        forbidden |= set(source())
     for output in seen_outputs:
         for value in forbidden:
             if value in output:
                 masked = output.replace(value, "<LEAKED VALUE>")[:300]
-                pytest.fail(f"a secret or token leaked into the function's output: {masked}")
+                pytest.fail(f"a secret, key or token leaked into the function's output: {masked}")
+        if JWT.search(output):
+            masked = JWT.sub("<LEAKED JWT>", output)[:300]
+            pytest.fail(f"a JWT (STS token or client assertion) leaked into the function's output: {masked}")
