@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 pub struct AwsClients {
     config: OnceCell<SdkConfig>,
     secrets_manager: OnceCell<aws_sdk_secretsmanager::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
 }
 
 impl AwsClients {
@@ -23,6 +24,15 @@ impl AwsClients {
     pub async fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
         self.secrets_manager
             .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.config().await) })
+            .await
+    }
+
+    /// STS, for outbound identity federation only. Its endpoint is the regional one the SDK
+    /// resolves from AWS_REGION (the global endpoint does not serve GetWebIdentityToken);
+    /// AWS_ENDPOINT_URL_STS overrides it.
+    pub async fn sts(&self) -> &aws_sdk_sts::Client {
+        self.sts
+            .get_or_init(|| async { aws_sdk_sts::Client::new(self.config().await) })
             .await
     }
 

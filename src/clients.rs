@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use crate::aws::AwsClients;
-use crate::config::Settings;
+use crate::config::{Credentials, Settings};
 use crate::entra::{Authenticator, TokenClient};
 use crate::error::SyncError;
+use crate::federation::WebIdentityTokens;
 use crate::graph::GraphClient;
 use crate::secret::SecretStore;
 use crate::transport::{RetryPolicy, Transport};
@@ -18,9 +19,9 @@ use crate::transport::{RetryPolicy, Transport};
 pub struct Clients {
     /// The one HTTP stack (timeouts, retries, deadline) for Entra, Graph and any new HTTPS API.
     pub transport: Arc<Transport>,
-    /// Secrets Manager today; DynamoDB and STS go here too, each built lazily.
+    /// Secrets Manager or STS (the credential source), DynamoDB, each built lazily.
     pub aws: Arc<AwsClients>,
-    /// Graph bearer tokens from the credentials secret and Entra's token endpoint, cached.
+    /// Graph bearer tokens from the credentials secret (or STS) and Entra's token endpoint, cached.
     pub auth: Arc<Authenticator>,
     pub graph: GraphClient,
 }
@@ -36,8 +37,20 @@ impl Clients {
             settings.endpoints.authority.clone(),
             settings.endpoints.scope.clone(),
         );
-        let secrets = SecretStore::new(settings.secret_id.clone(), aws.clone());
-        let auth = Arc::new(Authenticator::new(secrets, tokens));
+        let auth = Arc::new(match &settings.credentials {
+            Credentials::Secret { secret_id } => {
+                Authenticator::new(SecretStore::new(secret_id.clone(), aws.clone()), tokens)
+            }
+            Credentials::AwsFederation {
+                tenant_id,
+                client_id,
+            } => Authenticator::federated(
+                tenant_id.clone(),
+                client_id.clone(),
+                WebIdentityTokens::new(aws.clone()),
+                tokens,
+            ),
+        });
         let graph = GraphClient::new(transport.clone(), auth.clone(), &settings.endpoints.graph);
         Ok(Self {
             transport,

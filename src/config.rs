@@ -10,11 +10,14 @@ use std::time::Duration;
 use reqwest::Url;
 use thiserror::Error;
 
-use crate::domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target};
+use crate::domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target, TenantId, parse_guid};
 
 /// Variables the deployed function reads; template.yaml sets exactly these.
 pub const FUNCTION_ENVIRONMENT: &[&str] = &[
+    "CREDENTIAL_SOURCE",
     "SECRET_ID",
+    "ENTRA_TENANT_ID",
+    "ENTRA_CLIENT_ID",
     "APP_DISPLAY_NAME",
     "SERVICE_PRINCIPAL_ID",
     "SYNC_ACTION",
@@ -43,6 +46,14 @@ pub enum ConfigError {
          the Entra app's tenant_id, client_id and client_secret"
     )]
     MissingSecretId,
+    #[error(
+        "{variable} is not set: CREDENTIAL_SOURCE=aws-federation reads the Entra app from the \
+         function's configuration, not from a secret; set {variable} to {what}"
+    )]
+    MissingFederationSetting {
+        variable: &'static str,
+        what: &'static str,
+    },
     #[error("{variable}={value:?} is not valid: {fix}")]
     Invalid {
         variable: &'static str,
@@ -115,10 +126,43 @@ pub struct WaitSettings {
     pub limit: Duration,
 }
 
+/// How the function proves its identity to Entra ID (`CREDENTIAL_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// A client secret or a certificate in the Secrets Manager secret `SECRET_ID`.
+    Secret,
+    /// AWS IAM outbound identity federation: an STS token, no stored credential.
+    AwsFederation,
+}
+
+impl FromStr for CredentialSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "secret" => Ok(Self::Secret),
+            "aws-federation" => Ok(Self::AwsFederation),
+            _ => Err(r#"use "secret" (a Secrets Manager secret) or "aws-federation""#.to_string()),
+        }
+    }
+}
+
+/// Where the Entra app's identity and proof come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// The Secrets Manager secret's name or ARN.
+    Secret { secret_id: String },
+    /// No secret: the app from the configuration, the proof from STS.
+    AwsFederation {
+        tenant_id: TenantId,
+        client_id: String,
+    },
+}
+
 /// The validated function configuration, read once per execution environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub secret_id: String,
+    pub credentials: Credentials,
     pub target: Option<Target>,
     pub action: Action,
     pub reset_scope: ResetScope,
@@ -136,10 +180,10 @@ impl Settings {
     /// Reads the settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let secret_id = env.get("SECRET_ID").ok_or(ConfigError::MissingSecretId)?;
+        let credentials = env.credentials()?;
         check_aws_endpoints(&env)?;
         Ok(Self {
-            secret_id,
+            credentials,
             target: env.target()?,
             action: env.parse("SYNC_ACTION")?.unwrap_or(Action::Restart),
             reset_scope: env.parse("RESET_SCOPE")?.unwrap_or_default(),
@@ -175,6 +219,40 @@ impl Env<'_> {
         self.get(name)
             .map(|value| value.parse().map_err(|fix| invalid(name, &value, fix)))
             .transpose()
+    }
+
+    /// `CREDENTIAL_SOURCE` and what it needs: `SECRET_ID`, or the tenant and client ids.
+    fn credentials(&self) -> Result<Credentials, ConfigError> {
+        let source = self
+            .parse("CREDENTIAL_SOURCE")?
+            .unwrap_or(CredentialSource::Secret);
+        if source == CredentialSource::Secret {
+            let secret_id = self.get("SECRET_ID").ok_or(ConfigError::MissingSecretId)?;
+            return Ok(Credentials::Secret { secret_id });
+        }
+        let required = |variable: &'static str, what: &'static str| {
+            self.get(variable)
+                .ok_or(ConfigError::MissingFederationSetting { variable, what })
+        };
+        let tenant = required(
+            "ENTRA_TENANT_ID",
+            "the Directory (tenant) ID of the Entra tenant",
+        )?;
+        let client = required(
+            "ENTRA_CLIENT_ID",
+            "the Application (client) ID of the app registration that holds the federated \
+             identity credential",
+        )?;
+        Ok(Credentials::AwsFederation {
+            tenant_id: tenant
+                .parse()
+                .map_err(|fix| invalid("ENTRA_TENANT_ID", &tenant, fix))?,
+            client_id: parse_guid(&client).map_err(|_| {
+                let fix = "expected the Application (client) ID, a GUID, from the app \
+                           registration's Overview page";
+                invalid("ENTRA_CLIENT_ID", &client, fix.into())
+            })?,
+        })
     }
 
     /// `SERVICE_PRINCIPAL_ID` wins over `APP_DISPLAY_NAME`.
@@ -339,7 +417,11 @@ fn is_loopback(url: &Url) -> bool {
 
 /// The AWS SDK reads these itself; refuse a plain-http one off loopback before it is used.
 fn check_aws_endpoints(env: &Env) -> Result<(), ConfigError> {
-    for variable in ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] {
+    for variable in [
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL",
+    ] {
         if let Some(value) = env.get(variable) {
             checked_url(variable, &value)?;
         }
@@ -386,6 +468,48 @@ mod tests {
             assert_eq!(error, ConfigError::MissingSecretId);
             assert!(error.to_string().contains("SECRET_ID"));
         }
+    }
+
+    #[test]
+    fn federation_needs_no_secret_but_the_tenant_and_the_client() {
+        let tenant = ("ENTRA_TENANT_ID", "Contoso.onmicrosoft.com");
+        let client = ("ENTRA_CLIENT_ID", "66666666-7777-8888-9999-000000000000");
+        let source = ("CREDENTIAL_SOURCE", "aws-federation");
+        let s = settings(&[source, tenant, client]).unwrap();
+        let Credentials::AwsFederation {
+            tenant_id,
+            client_id,
+        } = s.credentials
+        else {
+            panic!("{:?}", s.credentials)
+        };
+        assert_eq!(tenant_id.as_str(), "contoso.onmicrosoft.com");
+        assert_eq!(client_id, "66666666-7777-8888-9999-000000000000");
+        for (pairs, missing) in [
+            (vec![source, client], "ENTRA_TENANT_ID"),
+            (
+                vec![source, tenant, ("SECRET_ID", "ignored")],
+                "ENTRA_CLIENT_ID",
+            ),
+        ] {
+            let error = settings(&pairs).unwrap_err();
+            assert!(matches!(
+                error,
+                ConfigError::MissingFederationSetting { .. }
+            ));
+            assert!(error.to_string().contains(missing), "{error}");
+        }
+        let bad = settings(&[source, tenant, ("ENTRA_CLIENT_ID", "app")]).unwrap_err();
+        assert!(bad.to_string().contains("ENTRA_CLIENT_ID"), "{bad}");
+        let unknown = settings(&[("CREDENTIAL_SOURCE", "password")]).unwrap_err();
+        assert!(unknown.to_string().contains("aws-federation"), "{unknown}");
+        let default = settings(&[("SECRET_ID", "entra/creds")]).unwrap();
+        assert_eq!(
+            default.credentials,
+            Credentials::Secret {
+                secret_id: "entra/creds".into()
+            }
+        );
     }
 
     #[test]

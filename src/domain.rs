@@ -1,5 +1,6 @@
 //! The domain's words: what to do ([`Action`], [`ResetScope`]), to which enterprise
-//! application ([`Target`]), and the GUIDs that name things in Entra.
+//! application ([`Target`]), in which tenant ([`TenantId`]), and the GUIDs that name things in
+//! Entra.
 //!
 //! Every other module may use these; this one uses none of them. Parsing errors are the fix,
 //! in words (`Err(String)`), so each caller can say where the bad value came from (a variable,
@@ -141,6 +142,46 @@ pub fn parse_guid(text: &str) -> Result<String, String> {
              the enterprise application's Overview page)"
                 .to_string()
         })
+}
+
+/// The directory (tenant) id or one of its domain names, e.g. `contoso.onmicrosoft.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TenantId {
+    type Err = String;
+
+    /// A GUID (normalised) or a DNS name (lowercased).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Ok(guid) = parse_guid(text) {
+            return Ok(Self(guid));
+        }
+        let text = text.trim();
+        let is_domain = text.contains('.')
+            && text.len() <= 253
+            && text.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if is_domain {
+            Ok(Self(text.to_ascii_lowercase()))
+        } else {
+            Err(
+                "expected the Directory (tenant) ID, a GUID, or a verified domain such as \
+                 contoso.onmicrosoft.com"
+                    .into(),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::config::ConfigError;
 use crate::entra::{AuthError, EntraError};
+use crate::federation::FederationError;
 use crate::graph::{GraphError, GraphErrorKind};
 use crate::request::RequestError;
 use crate::secret::SecretError;
@@ -20,6 +21,8 @@ pub enum SyncError {
     Secret(#[from] SecretError),
     #[error("{0}")]
     Entra(#[from] EntraError),
+    #[error("{0}")]
+    Federation(#[from] FederationError),
     #[error("{0}")]
     Graph(GraphError),
     #[error(
@@ -82,6 +85,7 @@ impl From<GraphError> for SyncError {
         match error {
             GraphError::Auth(AuthError::Secret(error)) => Self::Secret(error),
             GraphError::Auth(AuthError::Entra(error)) => Self::Entra(error),
+            GraphError::Auth(AuthError::Federation(error)) => Self::Federation(error),
             other => Self::Graph(other),
         }
     }
@@ -102,6 +106,7 @@ impl SyncError {
             Self::Secret(error) => secret_error_type(error),
             Self::Entra(EntraError::Rejected { .. }) => "EntraAuthenticationFailed",
             Self::Entra(EntraError::Unavailable { .. }) => "EntraUnavailable",
+            Self::Federation(_) => "AwsFederationFailed",
             Self::Graph(error) => graph_error_type(error),
             Self::ServicePrincipalNotFound { .. } | Self::ServicePrincipalIdNotFound { .. } => {
                 "ServicePrincipalNotFound"

@@ -2,6 +2,7 @@
 //! (`GetWebIdentityToken`), and Entra ID accepts it as the client assertion through a federated
 //! identity credential on the app registration. No Entra secret exists anywhere.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -9,9 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use thiserror::Error;
-use tokio::sync::OnceCell;
 use tracing::info;
 
+use crate::aws::AwsClients;
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
 
@@ -78,16 +79,15 @@ impl WebIdentityToken {
     }
 }
 
-/// Asks STS for tokens. The client is built on the first request, so the function pays for
-/// it only in federation mode, and only when a new Entra token is needed.
-#[derive(Default)]
+/// Asks STS for tokens. The STS client is built on the first request (see [`AwsClients`]), so
+/// the function pays for it only in federation mode, and only when a new Entra token is needed.
 pub struct WebIdentityTokens {
-    client: OnceCell<aws_sdk_sts::Client>,
+    aws: Arc<AwsClients>,
 }
 
 impl WebIdentityTokens {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(aws: Arc<AwsClients>) -> Self {
+        Self { aws }
     }
 
     pub async fn token(&self, deadline: &Deadline) -> Result<WebIdentityToken, FederationError> {
@@ -98,8 +98,9 @@ impl WebIdentityTokens {
             })?;
         let limit = CALL_TIMEOUT.min(remaining);
         let call = async {
-            let client = self.client.get_or_init(build_client).await;
-            client
+            self.aws
+                .sts()
+                .await
                 .get_web_identity_token()
                 .audience(ENTRA_AUDIENCE)
                 .signing_algorithm(SIGNING_ALGORITHM)
@@ -142,11 +143,15 @@ fn classify(code: Option<&str>, message: Option<&str>, detail: &str) -> Federati
         ),
         Some(code @ "OutboundWebIdentityFederationDisabledException") => refused(
             code,
-            format!("outbound identity federation is off in this account: {ENABLE}; the role also needs sts:GetWebIdentityToken"),
+            format!(
+                "outbound identity federation is off in this account: {ENABLE}; the role also needs sts:GetWebIdentityToken"
+            ),
         ),
         Some(code) => refused(
             code,
-            format!("check that the function's role may call sts:GetWebIdentityToken ({GRANT}) and that outbound identity federation is enabled ({ENABLE})"),
+            format!(
+                "check that the function's role may call sts:GetWebIdentityToken ({GRANT}) and that outbound identity federation is enabled ({ENABLE})"
+            ),
         ),
         None => FederationError::Unavailable {
             detail: crate::secret::without_debug_dump(detail)
@@ -157,31 +162,46 @@ fn classify(code: Option<&str>, message: Option<&str>, detail: &str) -> Federati
     }
 }
 
-async fn build_client() -> aws_sdk_sts::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_sts::Client::new(&config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn refusals_name_the_fix() {
-        let denied = classify(Some("AccessDenied"), Some("User: arn:aws:sts::1:assumed-role/r/s is not authorized"), "");
+        let denied = classify(
+            Some("AccessDenied"),
+            Some("User: arn:aws:sts::1:assumed-role/r/s is not authorized"),
+            "",
+        );
         let text = denied.to_string();
-        assert!(text.contains("sts:GetWebIdentityToken") && text.contains("assumed-role/r"), "{text}");
+        assert!(
+            text.contains("sts:GetWebIdentityToken") && text.contains("assumed-role/r"),
+            "{text}"
+        );
         let disabled = classify(
             Some("OutboundWebIdentityFederationDisabledException"),
             None,
             "",
         )
         .to_string();
-        assert!(disabled.contains("aws iam enable-outbound-web-identity-federation"), "{disabled}");
+        assert!(
+            disabled.contains("aws iam enable-outbound-web-identity-federation"),
+            "{disabled}"
+        );
         let other = classify(Some("ExpiredToken"), Some("expired"), "").to_string();
-        assert!(other.contains("sts:GetWebIdentityToken") && other.contains("enable-outbound"), "{other}");
-        let unreachable = classify(None, None, "dispatch failure: io error: Connection refused (os error 111) (DispatchFailure(x))");
-        assert!(matches!(unreachable, FederationError::Unavailable { ref detail } if detail.ends_with("(os error 111)")), "{unreachable}");
+        assert!(
+            other.contains("sts:GetWebIdentityToken") && other.contains("enable-outbound"),
+            "{other}"
+        );
+        let unreachable = classify(
+            None,
+            None,
+            "dispatch failure: io error: Connection refused (os error 111) (DispatchFailure(x))",
+        );
+        assert!(
+            matches!(unreachable, FederationError::Unavailable { ref detail } if detail.ends_with("(os error 111)")),
+            "{unreachable}"
+        );
     }
 
     #[test]
@@ -205,7 +225,10 @@ mod tests {
         for region in ["us-east-1", "eu-west-1"] {
             let params = Params::builder().region(region).build().unwrap();
             let endpoint = futures_executor(resolver.resolve_endpoint(&params)).unwrap();
-            assert_eq!(endpoint.url(), format!("https://sts.{region}.amazonaws.com"));
+            assert_eq!(
+                endpoint.url(),
+                format!("https://sts.{region}.amazonaws.com")
+            );
         }
     }
 

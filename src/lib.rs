@@ -14,8 +14,8 @@
 //! The modules are private; what `main`, the tests and the fuzz targets use is re-exported
 //! here, so the crate's public face is this list.
 
-mod assertion;
 mod aws;
+mod certificate;
 mod clients;
 mod config;
 mod cycle;
@@ -39,7 +39,10 @@ mod usecase;
 
 // The entry point and what it wires.
 pub use clients::Clients;
-pub use config::{ConfigError, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings};
+pub use config::{
+    ConfigError, CredentialSource, Credentials, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT,
+    Settings,
+};
 pub use error::SyncError;
 pub use handler::handle;
 pub use logging::init as init_logging;
@@ -49,7 +52,7 @@ pub use usecase::Context;
 pub use metrics::{NAMESPACE as METRICS_NAMESPACE, SUCCESSFUL_RUNS};
 
 // The domain's words, the request and the report.
-pub use domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target, parse_guid};
+pub use domain::{Action, MAX_WAIT_LIMIT, ResetScope, Target, TenantId, parse_guid};
 pub use report::Report;
 pub use request::{Payload, REQUEST_FIELDS, RequestError, SyncRequest};
 
@@ -58,12 +61,17 @@ pub use cycle::wait_for_cycle;
 pub use graph::model::{Page, ServicePrincipal, SynchronizationJob, TaskExecution, parse_time};
 pub use guard::TriggerGuard;
 pub use health::judge;
-pub use secret::{EntraCredentials, SECRET_KEYS, SecretError, SecretKeys};
+pub use secret::{ClientCredential, EntraCredentials, SECRET_KEYS, SecretError, SecretKeys};
 pub use sensitive::Sensitive;
 pub use transport::{Deadline, RetryPolicy, Transport, parse_retry_after};
 
 // The clients, for tests that build them against local servers.
 pub use aws::AwsClients;
-pub use entra::{Authenticator, TokenClient};
+pub use certificate::{CertificateCredential, CertificateError};
+pub use entra::advice::ProofKind;
+pub use entra::{Authenticator, Proof, TokenClient};
+pub use federation::{
+    ENTRA_AUDIENCE, FederationError, SIGNING_ALGORITHM, TOKEN_DURATION_SECONDS, WebIdentityTokens,
+};
 pub use graph::GraphClient;
 pub use secret::SecretStore;

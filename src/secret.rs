@@ -1,16 +1,20 @@
 //! The Entra app's credentials: read from Secrets Manager, parsed, cached for warm invocations.
+//! The secret holds a client secret, or a certificate and its private key (checked here, when
+//! read, so a bad pair fails before any token request).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
 use serde_json::{Map, Value};
 use thiserror::Error;
 use tokio::sync::Mutex;
 use tracing::info;
+use zeroize::Zeroizing;
 
 use crate::aws::AwsClients;
-use crate::domain::parse_guid;
+use crate::certificate::CertificateCredential;
+use crate::domain::{TenantId, parse_guid};
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
 
@@ -18,7 +22,7 @@ use crate::transport::Deadline;
 const CACHE_TTL: Duration = Duration::from_secs(300);
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SHAPE: &str = r#"{"tenant_id": "<directory (tenant) id>", "client_id": "<application (client) id>", "client_secret": "<client secret value>"}"#;
+const SHAPE: &str = r#"{"tenant_id": "<directory (tenant) id>", "client_id": "<application (client) id>", "client_secret": "<client secret value>"} (or, instead of client_secret, "certificate" and "private_key" in PEM)"#;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SecretError {
@@ -54,24 +58,35 @@ pub enum SecretError {
     },
 }
 
-/// The directory (tenant) id or one of its domain names, e.g. `contoso.onmicrosoft.com`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantId(String);
-
-impl TenantId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// What the secret holds.
+/// The Entra app and how it proves who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntraCredentials {
     pub tenant_id: TenantId,
     pub client_id: String,
-    pub client_secret: Sensitive,
+    pub credential: ClientCredential,
     pub app_display_name: Option<String>,
     pub service_principal_id: Option<String>,
+}
+
+/// How the app proves its identity to Entra's token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCredential {
+    /// A client secret from the secret.
+    Secret(Sensitive),
+    /// A certificate and its key from the secret: each token request carries a fresh assertion.
+    Certificate(Arc<CertificateCredential>),
+    /// Nothing stored: STS signs a token for the function's role (`CREDENTIAL_SOURCE=aws-federation`).
+    AwsFederation,
+}
+
+impl EntraCredentials {
+    /// The client secret, when that is how the app signs in.
+    pub fn client_secret(&self) -> Option<&Sensitive> {
+        match &self.credential {
+            ClientCredential::Secret(secret) => Some(secret),
+            _ => None,
+        }
+    }
 }
 
 /// The keys each field is read from, in order of preference.
@@ -79,6 +94,10 @@ pub struct SecretKeys {
     pub tenant_id: &'static [&'static str],
     pub client_id: &'static [&'static str],
     pub client_secret: &'static [&'static str],
+    /// A PEM X.509 certificate; with `private_key` it replaces `client_secret`.
+    pub certificate: &'static [&'static str],
+    /// The certificate's PEM PKCS#8 RSA key.
+    pub private_key: &'static [&'static str],
     pub app_display_name: &'static [&'static str],
     pub service_principal_id: &'static [&'static str],
 }
@@ -89,6 +108,8 @@ pub const SECRET_KEYS: SecretKeys = SecretKeys {
     tenant_id: &["tenant_id", "tenantId", "tenant"],
     client_id: &["client_id", "clientId", "appId"],
     client_secret: &["client_secret", "clientSecret", "password"],
+    certificate: &["certificate"],
+    private_key: &["private_key", "privateKey"],
     app_display_name: &["app_display_name", "appDisplayName"],
     service_principal_id: &["service_principal_id", "servicePrincipalId"],
 };
@@ -116,15 +137,15 @@ impl EntraCredentials {
         let reader = Fields { secret_id, fields };
         let tenant = reader.required("tenant_id", SECRET_KEYS.tenant_id)?;
         let client_id = reader.required("client_id", SECRET_KEYS.client_id)?;
-        let client_secret = reader.required("client_secret", SECRET_KEYS.client_secret)?;
+        let credential = reader.credential()?;
         let service_principal_id = reader
             .optional("service_principal_id", SECRET_KEYS.service_principal_id)?
             .map(|id| parse_guid(&id).map_err(|fix| reader.invalid("service_principal_id", fix)))
             .transpose()?;
         Ok(Self {
-            tenant_id: TenantId(
-                valid_tenant(&tenant).map_err(|fix| reader.invalid("tenant_id", fix))?,
-            ),
+            tenant_id: tenant
+                .parse()
+                .map_err(|fix| reader.invalid("tenant_id", fix))?,
             client_id: parse_guid(&client_id).map_err(|_| {
                 reader.invalid(
                     "client_id",
@@ -133,7 +154,7 @@ impl EntraCredentials {
                         .into(),
                 )
             })?,
-            client_secret: Sensitive::new(client_secret),
+            credential,
             app_display_name: reader.optional("app_display_name", SECRET_KEYS.app_display_name)?,
             service_principal_id,
         })
@@ -168,6 +189,19 @@ impl Fields<'_> {
         Ok(None)
     }
 
+    /// A certificate and key when the secret has a certificate (it wins over a client
+    /// secret), else the client secret.
+    fn credential(&self) -> Result<ClientCredential, SecretError> {
+        let Some(certificate) = self.optional("certificate", SECRET_KEYS.certificate)? else {
+            let secret = self.required("client_secret", SECRET_KEYS.client_secret)?;
+            return Ok(ClientCredential::Secret(Sensitive::new(secret)));
+        };
+        let key = Zeroizing::new(self.required("private_key", SECRET_KEYS.private_key)?);
+        CertificateCredential::from_pem(&certificate, &key, SystemTime::now())
+            .map(|credential| ClientCredential::Certificate(Arc::new(credential)))
+            .map_err(|error| self.invalid(error.field(), error.to_string()))
+    }
+
     fn required(&self, field: &'static str, keys: &[&str]) -> Result<String, SecretError> {
         self.optional(field, keys)?
             .ok_or_else(|| SecretError::MissingField {
@@ -183,30 +217,6 @@ impl Fields<'_> {
             field,
             fix,
         }
-    }
-}
-
-fn valid_tenant(text: &str) -> Result<String, String> {
-    if let Ok(guid) = parse_guid(text) {
-        return Ok(guid);
-    }
-    let is_domain = text.contains('.')
-        && text.len() <= 253
-        && text.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-    if is_domain {
-        Ok(text.to_ascii_lowercase())
-    } else {
-        Err(
-            "expected the Directory (tenant) ID, a GUID, or a verified domain such as \
-             contoso.onmicrosoft.com"
-                .into(),
-        )
     }
 }
 
@@ -383,8 +393,62 @@ mod tests {
             let credentials = parse(&text).unwrap();
             assert_eq!(credentials.tenant_id.as_str(), tenant);
             assert_eq!(credentials.client_id, client);
-            assert_eq!(credentials.client_secret.expose(), CANARY);
+            assert_eq!(
+                credentials.client_secret().map(Sensitive::expose),
+                Some(CANARY)
+            );
         }
+    }
+
+    #[test]
+    fn a_certificate_wins_over_a_client_secret_and_privatekey_is_accepted() {
+        let certificate = include_str!("../tests/fixtures/certificates/cert.pem");
+        let key = include_str!("../tests/fixtures/certificates/key.pem");
+        let other_key = include_str!("../tests/fixtures/certificates/other-key.pem");
+        let ids = r#""tenant_id":"contoso.onmicrosoft.com","client_id":"66666666-7777-8888-9999-000000000000""#;
+        let json = |fields: serde_json::Value| {
+            let mut text = fields.to_string();
+            text.insert_str(1, &format!("{ids},"));
+            text
+        };
+        for key_field in ["private_key", "privateKey"] {
+            let text = json(serde_json::json!({
+                "client_secret": CANARY, "certificate": certificate, key_field: key,
+            }));
+            let credentials = parse(&text).unwrap();
+            assert!(matches!(
+                credentials.credential,
+                ClientCredential::Certificate(_)
+            ));
+            assert_eq!(credentials.client_secret(), None);
+            assert!(!format!("{credentials:?}").contains("PRIVATE KEY"));
+        }
+        let missing = parse(&json(serde_json::json!({"certificate": certificate}))).unwrap_err();
+        assert!(
+            matches!(
+                missing,
+                SecretError::MissingField {
+                    field: "private_key",
+                    ..
+                }
+            ),
+            "{missing}"
+        );
+        let mismatch = parse(&json(
+            serde_json::json!({"certificate": certificate, "private_key": other_key}),
+        ))
+        .unwrap_err();
+        let text = mismatch.to_string();
+        assert!(
+            text.contains("private_key") && text.contains("does not belong"),
+            "{text}"
+        );
+        assert_eq!(
+            crate::error::SyncError::from(mismatch).error_type(),
+            "InvalidSecret"
+        );
+        let body = other_key.lines().nth(1).unwrap();
+        assert!(!text.contains(body), "quoted the key: {text}");
     }
 
     #[test]

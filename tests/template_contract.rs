@@ -365,7 +365,10 @@ fn role_policies(template: &Yaml) -> Vec<(Option<String>, String, Yaml)> {
             }
             policy => out.push((
                 None,
-                policy["PolicyName"].as_str().unwrap_or_default().to_string(),
+                policy["PolicyName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 policy.clone(),
             )),
         }
@@ -384,7 +387,7 @@ fn each_credential_source_gets_only_its_own_permission() {
     );
     for value in strings(&parameter["AllowedValues"]) {
         assert!(
-            value.parse::<entra_idc_sync::config::CredentialSource>().is_ok(),
+            value.parse::<entra_idc_sync::CredentialSource>().is_ok(),
             "{value} must be a value the code accepts"
         );
     }
@@ -409,7 +412,9 @@ fn each_credential_source_gets_only_its_own_permission() {
         Some("HasSecretKmsKey")
     );
     assert_eq!(
-        strings(&template["Conditions"]["HasSecretKmsKey"]).first().map(String::as_str),
+        strings(&template["Conditions"]["HasSecretKmsKey"])
+            .first()
+            .map(String::as_str),
         Some("UsesSecret"),
         "the KMS grant needs CredentialSource secret too"
     );
@@ -433,7 +438,7 @@ fn federation_tokens_are_pinned_to_entra_rs256_and_five_minutes() {
     let condition = &statement["Condition"];
     assert_eq!(
         condition["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"].as_str(),
-        Some(entra_idc_sync::federation::ENTRA_AUDIENCE)
+        Some(entra_idc_sync::ENTRA_AUDIENCE)
     );
     assert_eq!(
         condition["Null"]["sts:IdentityTokenAudience"].as_str(),
@@ -442,11 +447,11 @@ fn federation_tokens_are_pinned_to_entra_rs256_and_five_minutes() {
     );
     assert_eq!(
         condition["StringEquals"]["sts:SigningAlgorithm"].as_str(),
-        Some(entra_idc_sync::federation::SIGNING_ALGORITHM)
+        Some(entra_idc_sync::SIGNING_ALGORITHM)
     );
     assert_eq!(
         condition["NumericLessThanEquals"]["sts:DurationSeconds"].as_i64(),
-        Some(i64::from(entra_idc_sync::federation::TOKEN_DURATION_SECONDS))
+        Some(i64::from(entra_idc_sync::TOKEN_DURATION_SECONDS))
     );
 }
 

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use entra_idc_sync::{ConfigError, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings};
+use entra_idc_sync::{
+    ConfigError, Credentials, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT, Settings,
+};
 use proptest::prelude::*;
 
 use crate::common::{arb_text, config};
@@ -24,12 +26,22 @@ fn arb_env_value() -> impl Strategy<Value = String> {
     ]
 }
 
-const AWS_ENDPOINT_VARIABLES: &[&str] = &["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"];
+const AWS_ENDPOINT_VARIABLES: &[&str] = &[
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
+];
 
 /// A value the variable accepts, so that many generated environments are valid as a whole.
 fn valid_env_value(name: &str) -> Vec<&'static str> {
     match name {
         "SECRET_ID" => vec!["entra/creds", "arn:aws:secretsmanager:us-east-1:1:secret:x"],
+        "CREDENTIAL_SOURCE" => vec!["secret", "aws-federation", " AWS-Federation "],
+        "ENTRA_TENANT_ID" => vec![
+            "0D1C2B3A-4F5E-6789-ABCD-EF0123456789",
+            "Contoso.onmicrosoft.com",
+        ],
+        "ENTRA_CLIENT_ID" => vec!["0d1c2b3a-4f5e-6789-abcd-ef0123456789"],
         "APP_DISPLAY_NAME" => vec!["AWS IAM Identity Center", " AWS SSO "],
         "SERVICE_PRINCIPAL_ID" => vec!["0D1C2B3A-4F5E-6789-ABCD-EF0123456789"],
         "SYNC_ACTION" => vec!["restart", "Start", " status "],
@@ -93,9 +105,22 @@ proptest! {
         let result = Settings::from_lookup(|name| env.get(name).cloned());
         match result {
             Ok(settings) => {
-                let secret = env.get("SECRET_ID").map(|value| value.trim());
-                prop_assert!(secret.is_some_and(|value| !value.is_empty()));
-                prop_assert_eq!(settings.secret_id.as_str(), secret.unwrap_or_default());
+                let federated = env
+                    .get("CREDENTIAL_SOURCE")
+                    .is_some_and(|value| value.trim().eq_ignore_ascii_case("aws-federation"));
+                match &settings.credentials {
+                    Credentials::Secret { secret_id } => {
+                        prop_assert!(!federated);
+                        let secret = env.get("SECRET_ID").map(|value| value.trim());
+                        prop_assert_eq!(Some(secret_id.as_str()), secret);
+                        prop_assert!(!secret_id.is_empty());
+                    }
+                    Credentials::AwsFederation { client_id, .. } => {
+                        prop_assert!(federated);
+                        prop_assert!(env.contains_key("ENTRA_TENANT_ID"));
+                        prop_assert_eq!(client_id.len(), 36);
+                    }
+                }
                 prop_assert!(is_safe_endpoint(&settings.endpoints.graph), "{:?}", settings);
                 prop_assert!(is_safe_endpoint(&settings.endpoints.authority), "{:?}", settings);
                 prop_assert!(!settings.http_timeout.is_zero());

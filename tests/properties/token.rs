@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entra_idc_sync::{Deadline, EntraCredentials, RetryPolicy, TokenClient, Transport};
+use entra_idc_sync::{Deadline, EntraCredentials, Proof, RetryPolicy, TokenClient, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::SECRET_ID;
@@ -56,7 +56,11 @@ fn any_token_lifetime_gives_a_token() {
                 "https://graph.microsoft.com/.default".into(),
             );
             let token = tokens
-                .request(&credentials, &Deadline::after(Duration::from_secs(10)))
+                .request(
+                    &credentials,
+                    &Proof::client_secret(credentials.client_secret().expect("a secret").clone()),
+                    &Deadline::after(Duration::from_secs(10)),
+                )
                 .await;
             assert!(token.is_ok(), "expires_in {expires_in}: {token:?}");
             let _ = server.await;

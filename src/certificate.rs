@@ -65,6 +65,17 @@ pub enum CertificateError {
     Signing(String),
 }
 
+impl CertificateError {
+    /// The secret field to blame.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::BadKey { .. } | Self::Mismatch => "private_key",
+            Self::NotRsa { what } if what.contains("private") => "private_key",
+            _ => "certificate",
+        }
+    }
+}
+
 /// A certificate and its RSA key, checked to belong together. `Debug` shows only the
 /// thumbprint: the key never leaves this type except as signatures.
 pub struct CertificateCredential {
@@ -77,7 +88,11 @@ pub struct CertificateCredential {
 
 impl fmt::Debug for CertificateCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CertificateCredential {{ x5t#S256: {} }}", self.thumbprint)
+        write!(
+            f,
+            "CertificateCredential {{ x5t#S256: {} }}",
+            self.thumbprint
+        )
     }
 }
 
@@ -201,10 +216,16 @@ fn rsa_key(pem: &str) -> Result<RsaKeyPair, CertificateError> {
     let parsed = match &der {
         PrivateKeyDer::Pkcs8(key) => RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()),
         PrivateKeyDer::Pkcs1(key) => RsaKeyPair::from_der(key.secret_pkcs1_der()),
-        _ => return Err(CertificateError::NotRsa { what: "private key" }),
+        _ => {
+            return Err(CertificateError::NotRsa {
+                what: "private key",
+            });
+        }
     };
     parsed.map_err(|rejected| match rejected.description_() {
-        "WrongAlgorithm" => CertificateError::NotRsa { what: "private key" },
+        "WrongAlgorithm" => CertificateError::NotRsa {
+            what: "private key",
+        },
         reason => CertificateError::BadKey {
             problem: format!("the key was rejected: {reason}"),
         },
@@ -247,7 +268,8 @@ mod tests {
     const OTHER_KEY: &str = include_str!("../tests/fixtures/certificates/other-key.pem");
     const EC_KEY: &str = include_str!("../tests/fixtures/certificates/ec-key.pem");
     const CLIENT: &str = "66666666-7777-8888-9999-000000000000";
-    const TOKEN_URL: &str = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
+    const TOKEN_URL: &str =
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
 
     fn now() -> SystemTime {
         // The fixtures are valid from 2025-12-31 for a century; the expired one ended in 2025.
@@ -268,9 +290,8 @@ mod tests {
         assert_eq!(header["alg"], "PS256");
         assert_eq!(header["typ"], "JWT");
         let der = CertificateDer::from_pem_slice(CERT.as_bytes()).unwrap();
-        let expected = URL_SAFE_NO_PAD.encode(
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der.as_ref()).as_ref(),
-        );
+        let expected = URL_SAFE_NO_PAD
+            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der.as_ref()).as_ref());
         assert_eq!(header["x5t#S256"], expected.as_str());
         let claims = part(token, 1);
         assert_eq!(claims["aud"], TOKEN_URL);
@@ -292,7 +313,11 @@ mod tests {
             )
             .unwrap();
         let again = credential.assertion(CLIENT, TOKEN_URL, now()).unwrap();
-        assert_ne!(part(again.expose(), 1)["jti"], claims["jti"], "jti must be fresh");
+        assert_ne!(
+            part(again.expose(), 1)["jti"],
+            claims["jti"],
+            "jti must be fresh"
+        );
     }
 
     #[test]

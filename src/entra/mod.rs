@@ -1,0 +1,388 @@
+//! Microsoft Graph access tokens: the v2.0 client-credentials flow, cached until shortly
+//! before expiry. The app proves its identity with a client secret, a certificate assertion
+//! ([`crate::certificate`]) or, with AWS outbound identity federation, an STS token
+//! ([`crate::federation`]); a new proof is made for every token request. A rejected secret or
+//! certificate makes us re-read the secret once, so a rotation is picked up without a cold start.
+
+pub mod advice;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Url;
+use serde::Deserialize;
+use thiserror::Error;
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use self::advice::{ProofKind, TokenErrorBody, rejected};
+use crate::domain::TenantId;
+use crate::federation::{FederationError, WebIdentityTokens};
+use crate::secret::{ClientCredential, EntraCredentials, Freshness, SecretError, SecretStore};
+use crate::sensitive::Sensitive;
+use crate::transport::{Deadline, Idempotency, Transport, TransportError};
+
+/// Refresh this long before expiry (or at half-life for short-lived tokens).
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+const MAX_TOKEN_LIFETIME: u64 = 24 * 3600;
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EntraError {
+    #[error(
+        "Entra ID refused the token request: {advice} [{error}; trace id {trace_id}; correlation id {correlation_id}]"
+    )]
+    Rejected {
+        /// e.g. `AADSTS7000215`, when Entra gave a code.
+        code: Option<String>,
+        error: String,
+        advice: String,
+        trace_id: String,
+        correlation_id: String,
+    },
+    #[error("the Entra ID token endpoint {endpoint} failed: {detail}")]
+    Unavailable { endpoint: String, detail: String },
+}
+
+impl EntraError {
+    /// True when the stored credential itself was refused, so a re-read secret may help.
+    pub fn is_credential_rejection(&self) -> bool {
+        matches!(self, Self::Rejected { code: Some(code), .. }
+            if ["AADSTS7000215", "AADSTS7000222", "AADSTS700016", "AADSTS7000216", "AADSTS700027"]
+                .contains(&code.as_str()))
+    }
+}
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Entra(#[from] EntraError),
+    #[error(transparent)]
+    Federation(#[from] FederationError),
+}
+
+/// What one token request carries to prove the app's identity. Made fresh for each request.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    /// `client_secret`, or a signed JWT sent as `client_assertion`.
+    value: ProofValue,
+    kind: ProofKind,
+}
+
+#[derive(Debug, Clone)]
+enum ProofValue {
+    Secret(Sensitive),
+    Assertion(Sensitive),
+}
+
+impl Proof {
+    pub fn client_secret(secret: Sensitive) -> Self {
+        Self {
+            value: ProofValue::Secret(secret),
+            kind: ProofKind::ClientSecret,
+        }
+    }
+
+    pub fn assertion(assertion: Sensitive, kind: ProofKind) -> Self {
+        Self {
+            value: ProofValue::Assertion(assertion),
+            kind,
+        }
+    }
+
+    fn form_fields(&self) -> [(&'static str, &str); 2] {
+        match &self.value {
+            ProofValue::Secret(secret) => [("client_secret", secret.expose()), ("", "")],
+            ProofValue::Assertion(jwt) => [
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", jwt.expose()),
+            ],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+/// A bearer token and when to stop using it.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub value: Sensitive,
+    refresh_at: Instant,
+}
+
+impl AccessToken {
+    fn is_fresh(&self) -> bool {
+        Instant::now() < self.refresh_at
+    }
+}
+
+/// Requests tokens from `{authority}/{tenant}/oauth2/v2.0/token`.
+pub struct TokenClient {
+    transport: Arc<Transport>,
+    authority: Url,
+    scope: String,
+}
+
+impl TokenClient {
+    pub fn new(transport: Arc<Transport>, authority: Url, scope: String) -> Self {
+        Self {
+            transport,
+            authority,
+            scope,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        credentials: &EntraCredentials,
+        proof: &Proof,
+        deadline: &Deadline,
+    ) -> Result<AccessToken, EntraError> {
+        let url = self.token_url(&credentials.tenant_id);
+        let mut form = vec![
+            ("client_id", credentials.client_id.as_str()),
+            ("scope", self.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        form.extend(
+            proof
+                .form_fields()
+                .into_iter()
+                .filter(|(name, _)| !name.is_empty()),
+        );
+        let unavailable = |detail: String| EntraError::Unavailable {
+            endpoint: self.authority.to_string(),
+            detail,
+        };
+        let sent = self
+            .transport
+            .send("entra token", Idempotency::Safe, deadline, |client| {
+                client.post(url.clone()).form(&form)
+            })
+            .await
+            .map_err(|error: TransportError| unavailable(error.to_string()))?;
+        let status = sent.response.status();
+        let body = sent
+            .response
+            .bytes()
+            .await
+            .map_err(|error| unavailable(format!("reading the answer failed: {error}")))?;
+        if status.is_success() {
+            let token: TokenResponse = serde_json::from_slice(&body)
+                .map_err(|_| unavailable(format!("HTTP {status} without a token in the body")))?;
+            return Ok(fresh_token(token));
+        }
+        let error = serde_json::from_slice::<TokenErrorBody>(&body).unwrap_or_default();
+        if status.is_server_error() || status.as_u16() == 429 || error.error.is_empty() {
+            let code = error
+                .error_codes
+                .first()
+                .map(|code| format!(", AADSTS{code}"))
+                .unwrap_or_default();
+            return Err(unavailable(format!(
+                "HTTP {status}{code} after retries; the next run will try again"
+            )));
+        }
+        Err(rejected(error, &proof.kind))
+    }
+
+    /// The token endpoint for the tenant: also the `aud` of a certificate assertion.
+    pub fn token_url(&self, tenant: &TenantId) -> Url {
+        let mut url = self.authority.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments
+                .pop_if_empty()
+                .extend([tenant.as_str(), "oauth2", "v2.0", "token"]);
+        }
+        url
+    }
+}
+
+fn fresh_token(token: TokenResponse) -> AccessToken {
+    // Entra issues tokens for at most a day; a larger value is not to be trusted.
+    let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3599).min(MAX_TOKEN_LIFETIME));
+    AccessToken {
+        value: Sensitive::new(token.access_token),
+        refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN.min(lifetime / 2)),
+    }
+}
+
+/// Where the app's credentials come from.
+enum Source {
+    /// The Secrets Manager secret: a client secret or a certificate.
+    Secret(SecretStore),
+    /// Nothing stored: tenant and client from the configuration, proof from STS.
+    AwsFederation {
+        credentials: Arc<EntraCredentials>,
+        sts: WebIdentityTokens,
+    },
+}
+
+/// Hands out bearer tokens for Graph, reading the secret (or asking STS) and the token
+/// endpoint only when the cached token is stale.
+pub struct Authenticator {
+    source: Source,
+    tokens: TokenClient,
+    cached: Mutex<Option<AccessToken>>,
+}
+
+impl Authenticator {
+    /// Credentials from the Secrets Manager secret.
+    pub fn new(secrets: SecretStore, tokens: TokenClient) -> Self {
+        Self::with_source(Source::Secret(secrets), tokens)
+    }
+
+    /// AWS outbound identity federation: no secret; each new token costs one STS call.
+    pub fn federated(
+        tenant_id: TenantId,
+        client_id: String,
+        sts: WebIdentityTokens,
+        tokens: TokenClient,
+    ) -> Self {
+        let credentials = Arc::new(EntraCredentials {
+            tenant_id,
+            client_id,
+            credential: ClientCredential::AwsFederation,
+            app_display_name: None,
+            service_principal_id: None,
+        });
+        Self::with_source(Source::AwsFederation { credentials, sts }, tokens)
+    }
+
+    fn with_source(source: Source, tokens: TokenClient) -> Self {
+        Self {
+            source,
+            tokens,
+            cached: Mutex::new(None),
+        }
+    }
+
+    pub async fn credentials(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<Arc<EntraCredentials>, SecretError> {
+        Ok(self.read_credentials(deadline).await?.0)
+    }
+
+    async fn read_credentials(
+        &self,
+        deadline: &Deadline,
+    ) -> Result<(Arc<EntraCredentials>, Freshness), SecretError> {
+        match &self.source {
+            Source::Secret(secrets) => secrets.credentials(deadline).await,
+            Source::AwsFederation { credentials, .. } => {
+                Ok((credentials.clone(), Freshness::ThisInvocation))
+            }
+        }
+    }
+
+    /// A bearer token; `renew` forces a new one (Graph said the last one is no good).
+    pub async fn bearer(&self, deadline: &Deadline, renew: bool) -> Result<Sensitive, AuthError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(token) = cached.as_ref().filter(|token| !renew && token.is_fresh()) {
+            return Ok(token.value.clone());
+        }
+        let token = self.new_token(deadline).await?;
+        *cached = Some(token.clone());
+        Ok(token.value)
+    }
+
+    async fn new_token(&self, deadline: &Deadline) -> Result<AccessToken, AuthError> {
+        let (credentials, freshness) = self.read_credentials(deadline).await?;
+        let proof = self.proof(&credentials, deadline).await?;
+        match self.tokens.request(&credentials, &proof, deadline).await {
+            Err(error) if error.is_credential_rejection() && freshness == Freshness::MaybeStale => {
+                warn!(error = %error, "Entra ID rejected the cached credentials; re-reading the secret once");
+                if let Source::Secret(secrets) = &self.source {
+                    secrets.invalidate().await;
+                }
+                let (credentials, _) = self.read_credentials(deadline).await?;
+                let proof = self.proof(&credentials, deadline).await?;
+                Ok(self.tokens.request(&credentials, &proof, deadline).await?)
+            }
+            Ok(token) => {
+                info!(client_id = %credentials.client_id, "got a Microsoft Graph token");
+                Ok(token)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A fresh proof for one token request: the secret, a newly signed assertion, or a new
+    /// STS token.
+    async fn proof(
+        &self,
+        credentials: &EntraCredentials,
+        deadline: &Deadline,
+    ) -> Result<Proof, AuthError> {
+        match (&credentials.credential, &self.source) {
+            (ClientCredential::Secret(secret), _) => Ok(Proof::client_secret(secret.clone())),
+            (ClientCredential::Certificate(certificate), source) => {
+                let audience = self.tokens.token_url(&credentials.tenant_id);
+                let assertion = certificate
+                    .assertion(&credentials.client_id, audience.as_str(), SystemTime::now())
+                    .map_err(|error| SecretError::InvalidField {
+                        secret_id: match source {
+                            Source::Secret(secrets) => secrets.secret_id().to_string(),
+                            Source::AwsFederation { .. } => String::new(),
+                        },
+                        field: error.field(),
+                        fix: error.to_string(),
+                    })?;
+                let kind = ProofKind::Certificate {
+                    thumbprint: certificate.thumbprint().to_string(),
+                };
+                Ok(Proof::assertion(assertion, kind))
+            }
+            (ClientCredential::AwsFederation, Source::AwsFederation { sts, .. }) => {
+                let token = sts.token(deadline).await?;
+                let kind = ProofKind::AwsFederation {
+                    issuer: token.issuer,
+                    subject: token.subject,
+                };
+                Ok(Proof::assertion(token.value, kind))
+            }
+            (ClientCredential::AwsFederation, Source::Secret(secrets)) => {
+                // Unreachable by construction: a parsed secret never holds this variant.
+                Err(SecretError::InvalidField {
+                    secret_id: secrets.secret_id().to_string(),
+                    field: "client_secret",
+                    fix: "the secret names no credential".into(),
+                }
+                .into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_lived_tokens_refresh_at_half_life() {
+        let token = fresh_token(TokenResponse {
+            access_token: "t".into(),
+            expires_in: Some(2),
+        });
+        assert!(token.is_fresh());
+        assert!(token.refresh_at <= Instant::now() + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_assertion_replaces_the_client_secret_in_the_form() {
+        let proof = Proof::assertion(Sensitive::new("a.b.c"), ProofKind::ClientSecret);
+        let fields = proof.form_fields();
+        assert_eq!(fields[0], ("client_assertion_type", JWT_BEARER));
+        assert_eq!(fields[1], ("client_assertion", "a.b.c"));
+        let secret = Proof::client_secret(Sensitive::new("s"));
+        assert_eq!(secret.form_fields()[0], ("client_secret", "s"));
+        assert!(!format!("{proof:?} {secret:?}").contains("a.b.c"));
+    }
+}
