@@ -32,6 +32,7 @@ mod report;
 mod request;
 mod secret;
 mod sensitive;
+mod state;
 mod transport;
 mod usecase;
 
@@ -65,3 +66,7 @@ pub use aws::AwsClients;
 pub use entra::{Authenticator, TokenClient};
 pub use graph::GraphClient;
 pub use secret::SecretStore;
+pub use state::{
+    Acquired, Held, JobKey, JobState, Lease, LeaseTaken, MAX_ITEM_BYTES, ProvisionState, Snapshot,
+    StateError, StateStore, StateUpdate,
+};

@@ -346,7 +346,7 @@ fn classify_aws_error(secret_id: &str, code: Option<&str>, detail: &str) -> Secr
 
 /// The SDK's error text ends with a Debug dump of the error, ` (DispatchFailure(…))`: drop
 /// it, keep the readable chain before it.
-fn without_debug_dump(text: &str) -> &str {
+pub(crate) fn without_debug_dump(text: &str) -> &str {
     let is_dump = |rest: &str| {
         let name_len = rest.chars().take_while(char::is_ascii_alphanumeric).count();
         rest.starts_with(|c: char| c.is_ascii_uppercase())
