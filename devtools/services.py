@@ -1,5 +1,5 @@
 """Local stand-ins for the function's peers, on free loopback ports: moto_server for Secrets
-Manager and the project's Graph simulator. Both stop with the process that started them."""
+Manager and DynamoDB, and the project's Graph simulator. Both stop with the process that started them."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def scenario_with_jobs(count: int, scenario: dict | None = None, **job_fields) -
 
 
 class Moto:
-    """moto_server answering the Secrets Manager API on 127.0.0.1."""
+    """moto_server answering the Secrets Manager and DynamoDB APIs on 127.0.0.1."""
 
     def __init__(self, enforce_auth: bool = False) -> None:
         """`enforce_auth`: moto checks credentials and IAM policies from the first request, so
@@ -87,6 +87,8 @@ class Moto:
 
         self.client = boto3.client("secretsmanager", region_name=REGION, endpoint_url=self.endpoint,
                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint,
+                                     aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def _wait_until_up(self) -> None:
         for _ in range(200):
@@ -109,8 +111,23 @@ class Moto:
             self.client.put_secret_value(SecretId=name, SecretString=text)
         return name
 
+    def create_state_table(self) -> str:
+        """A fresh, empty state table shaped as template.yaml's StateTable; returns its name
+        (for STATE_TABLE)."""
+        name = f"entra-idc-sync-state-{uuid.uuid4().hex[:12]}"
+        self.dynamodb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        return name
+
+    def state_items(self, table: str) -> list[dict]:
+        """Every item of a state table, as boto3 returns them."""
+        return self.dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+
     def function_env(self) -> dict[str, str]:
         return {"AWS_REGION": REGION, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
+                "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
                 "AWS_EC2_METADATA_DISABLED": "true", **AWS_TEST_CREDENTIALS}
 
     def stop(self) -> None:
