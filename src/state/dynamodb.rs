@@ -287,7 +287,8 @@ fn classify(table: &str, code: Option<&str>, detail: &str) -> StateError {
             | "UnrecognizedClientException"
             | "InvalidSignatureException"
             | "ExpiredTokenException"
-            | "MissingAuthenticationTokenException"),
+            | "MissingAuthenticationTokenException"
+            | "InvalidClientTokenId"),
         ) => StateError::AccessDenied {
             table,
             code: code.to_string(),

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from devtools.services import Moto
 from test_sync import graph_calls, only_job
 
 
@@ -67,3 +68,18 @@ def test_status_needs_no_state_table(sim, invoke):
     """status changes nothing, so it takes no lease: a broken STATE_TABLE does not stop it."""
     run = invoke({"action": "status"}, env={"STATE_TABLE": "no-such-state-table"})
     assert run.succeeded
+
+
+def test_state_table_access_denied_names_the_actions(invoke, state_table):
+    """moto with auth enforced refuses the test credentials, as DynamoDB refuses a role without
+    the grant: the message names the IAM actions the role needs."""
+    strict = Moto(enforce_auth=True)
+    try:
+        run = invoke({"action": "restart"}, env={"STATE_TABLE": state_table,
+                                                 "AWS_ENDPOINT_URL_DYNAMODB": strict.endpoint})
+    finally:
+        strict.stop()
+    assert run.error_type == "StateStoreError"
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"):
+        assert f"dynamodb:{action}" in run.error_message
+    assert state_table in run.error_message
