@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -79,7 +80,10 @@ class Moto:
         # Under the watchdog: moto_server dies with us even if we are killed outright.
         watched = [sys.executable, "-m", "devtools.watchdog", "--max-lifetime", "3600", "--",
                    command, "-H", "127.0.0.1", "-p", str(port)]
-        env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else {})}
+        # moto's request recorder (off until start_recording) writes here, not into the repo.
+        self._recording = Path(tempfile.mkdtemp(prefix="moto-")) / "recording"
+        env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(self._recording),
+               **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else {})}
         self.process = _spawn(watched, cwd=REPO, env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_up()
@@ -125,6 +129,25 @@ class Moto:
         """Every item of a state table, as boto3 returns them."""
         return self.dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
 
+    def _recorder(self, verb: str) -> bytes:
+        method = "GET" if verb == "download-recording" else "POST"
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{verb}", method=method,
+                                         data=None if method == "GET" else b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    def start_recording(self) -> None:
+        """Records every API call from now on (see dynamodb_calls)."""
+        self._recorder("reset-recording")
+        self._recorder("start-recording")
+
+    def dynamodb_calls(self) -> list[str]:
+        """The DynamoDB operations called since start_recording, in order; stops recording."""
+        self._recorder("stop-recording")
+        lines = self._recorder("download-recording").decode().splitlines()
+        targets = (json.loads(line).get("headers", {}).get("X-Amz-Target", "") for line in lines if line)
+        return [target.split(".", 1)[1] for target in targets if target.startswith("DynamoDB_")]
+
     def function_env(self) -> dict[str, str]:
         return {"AWS_REGION": REGION, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
                 "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
@@ -133,6 +156,7 @@ class Moto:
     def stop(self) -> None:
         self.process.stdin.close()  # the watchdog stops moto_server and exits
         self.process.wait(timeout=10)
+        shutil.rmtree(self._recording.parent, ignore_errors=True)
 
 
 class GraphSimulator:

@@ -83,3 +83,20 @@ def test_state_table_access_denied_names_the_actions(invoke, state_table):
     for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"):
         assert f"dynamodb:{action}" in run.error_message
     assert state_table in run.error_message
+
+
+def test_a_warm_run_costs_two_dynamodb_calls(sim, invoke, state_table, _moto_server):
+    """Taking the lease reads the state in the same call; saving drops the lease in the same
+    call. The second (warm) run is skipped by the guard and only takes and drops the lease."""
+    calls = []
+
+    def record(index):
+        if index:
+            calls.append(_moto_server.dynamodb_calls())
+        _moto_server.start_recording()
+
+    runs = invoke([{"action": "restart"}, {"action": "restart"}], env={"STATE_TABLE": state_table},
+                  before_each=record)
+    calls.append(_moto_server.dynamodb_calls())
+    assert [only_job(run.ok())["result"] for run in runs] == ["triggered", "skipped"]
+    assert calls == [["UpdateItem", "UpdateItem"], ["UpdateItem", "UpdateItem"]]
