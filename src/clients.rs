@@ -13,16 +13,19 @@ use crate::entra::{Authenticator, TokenClient};
 use crate::error::SyncError;
 use crate::graph::GraphClient;
 use crate::secret::SecretStore;
+use crate::state::StateStore;
 use crate::transport::{RetryPolicy, Transport};
 
 pub struct Clients {
     /// The one HTTP stack (timeouts, retries, deadline) for Entra, Graph and any new HTTPS API.
     pub transport: Arc<Transport>,
-    /// Secrets Manager today; DynamoDB and STS go here too, each built lazily.
+    /// Secrets Manager and DynamoDB (STS next), each built lazily.
     pub aws: Arc<AwsClients>,
     /// Graph bearer tokens from the credentials secret and Entra's token endpoint, cached.
     pub auth: Arc<Authenticator>,
     pub graph: GraphClient,
+    /// The DynamoDB state table, when `STATE_TABLE` is set; its client is built on first use.
+    pub state: Option<StateStore>,
 }
 
 impl Clients {
@@ -39,11 +42,16 @@ impl Clients {
         let secrets = SecretStore::new(settings.secret_id.clone(), aws.clone());
         let auth = Arc::new(Authenticator::new(secrets, tokens));
         let graph = GraphClient::new(transport.clone(), auth.clone(), &settings.endpoints.graph);
+        let state = settings
+            .state_table
+            .clone()
+            .map(|table| StateStore::dynamodb(table, aws.clone()));
         Ok(Self {
             transport,
             aws,
             auth,
             graph,
+            state,
         })
     }
 }

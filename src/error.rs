@@ -9,6 +9,7 @@ use crate::entra::{AuthError, EntraError};
 use crate::graph::{GraphError, GraphErrorKind};
 use crate::request::RequestError;
 use crate::secret::SecretError;
+use crate::state::StateError;
 
 #[derive(Error, Clone, PartialEq, Eq)]
 pub enum SyncError {
@@ -75,6 +76,8 @@ pub enum SyncError {
     DeadlineExceeded,
     #[error("the function could not start: {0}")]
     Startup(String),
+    #[error("{0}")]
+    State(#[from] StateError),
 }
 
 impl From<GraphError> for SyncError {
@@ -117,6 +120,7 @@ impl SyncError {
             Self::Unhealthy { .. } => "UnhealthySynchronizationJob",
             Self::DeadlineExceeded => "Timeout",
             Self::Startup(_) => "StartupError",
+            Self::State(_) => "StateStoreError",
         }
     }
 }

@@ -6,16 +6,16 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use entra_idc_sync::state::{
-    Acquired, Held, JobKey, ProvisionState, StateError, StateStore, StateUpdate,
+use entra_idc_sync::{
+    Acquired, AwsClients, Deadline, Held, JobKey, ProvisionState, StateError, StateStore,
+    StateUpdate,
 };
-use entra_idc_sync::transport::Deadline;
 use time::OffsetDateTime;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -120,7 +120,7 @@ async fn new_table() -> StateStore {
         .send()
         .await
         .expect("create the table");
-    StateStore::dynamodb(name)
+    StateStore::dynamodb(name, Arc::new(AwsClients::new()))
 }
 
 fn key() -> JobKey {
@@ -339,7 +339,7 @@ async fn the_largest_allowed_state_fits_one_item_and_a_larger_one_is_refused() {
 #[tokio::test]
 async fn a_missing_table_names_state_table() {
     moto();
-    let store = StateStore::dynamodb("no-such-table".into());
+    let store = StateStore::dynamodb("no-such-table".into(), Arc::new(AwsClients::new()));
     let error = store.acquire(&key(), &deadline()).await.unwrap_err();
     assert!(matches!(error, StateError::TableNotFound { .. }), "{error}");
     let text = error.to_string();

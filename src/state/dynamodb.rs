@@ -12,6 +12,7 @@
 //!   Packing keeps ~20,000 assignments inside DynamoDB's 400 KB item limit.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -20,8 +21,9 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use time::OffsetDateTime;
-use tokio::sync::OnceCell;
 use tracing::info;
+
+use crate::aws::{AwsClients, error_code, unavailable_detail};
 
 use super::{
     Acquired, Held, JobKey, JobState, Lease, LeaseTaken, ProvisionState, Snapshot, StateError,
@@ -48,15 +50,12 @@ type Item = HashMap<String, AttributeValue>;
 
 pub(super) struct DynamoDbState {
     table: String,
-    client: OnceCell<Client>,
+    aws: Arc<AwsClients>,
 }
 
 impl DynamoDbState {
-    pub(super) fn new(table: String) -> Self {
-        Self {
-            table,
-            client: OnceCell::new(),
-        }
+    pub(super) fn new(table: String, aws: Arc<AwsClients>) -> Self {
+        Self { table, aws }
     }
 
     pub(super) fn table(&self) -> &str {
@@ -64,7 +63,7 @@ impl DynamoDbState {
     }
 
     async fn client(&self) -> &Client {
-        self.client.get_or_init(build_client).await
+        self.aws.dynamodb().await
     }
 
     pub(super) async fn acquire(
@@ -259,16 +258,7 @@ impl DynamoDbState {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let detail = DisplayErrorContext(&error).to_string();
-        // An answer the SDK cannot parse still has a status worth reading.
-        let code = match (
-            error.code(),
-            error.raw_response().map(|raw| raw.status().as_u16()),
-        ) {
-            (Some(code), _) => Some(code),
-            (None, Some(403)) => Some("AccessDeniedException"),
-            (None, _) => None,
-        };
-        classify(&self.table, code, &detail)
+        classify(&self.table, error_code(&error), &detail)
     }
 }
 
@@ -298,29 +288,11 @@ fn classify(table: &str, code: Option<&str>, detail: &str) -> StateError {
             | "ThrottlingException"
             | "RequestLimitExceeded",
         ) => StateError::Throttled { table },
-        _ if detail.contains("MissingSigningRegion") => StateError::Unavailable {
-            table,
-            detail: "no AWS region: Lambda sets AWS_REGION itself; elsewhere set AWS_REGION".into(),
-        },
-        _ if detail.contains("CredentialsNotLoaded") => StateError::Unavailable {
-            table,
-            detail: "no AWS credentials: in Lambda the function's role provides them; elsewhere \
-                     set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-                .into(),
-        },
         _ => StateError::Unavailable {
             table,
-            detail: crate::secret::without_debug_dump(detail)
-                .chars()
-                .take(400)
-                .collect(),
+            detail: unavailable_detail(detail),
         },
     }
-}
-
-async fn build_client() -> Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Client::new(&config)
 }
 
 /// Reads typed attributes, naming the item and attribute when one has the wrong shape.

@@ -13,6 +13,7 @@ mod error;
 mod memory;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -20,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 
 pub use error::StateError;
 
+use crate::aws::AwsClients;
 use crate::transport::Deadline;
 
 /// Kept past the invocation's deadline before a lease counts as abandoned: covers clock skew
@@ -157,10 +159,11 @@ enum Backend {
 }
 
 impl StateStore {
-    /// The table `STATE_TABLE` names. No AWS work happens until the first call.
-    pub fn dynamodb(table: String) -> Self {
+    /// The table `STATE_TABLE` names. No AWS work happens until the first call, which builds
+    /// the DynamoDB client from `aws`.
+    pub fn dynamodb(table: String, aws: Arc<AwsClients>) -> Self {
         Self {
-            backend: Backend::DynamoDb(dynamodb::DynamoDbState::new(table)),
+            backend: Backend::DynamoDb(dynamodb::DynamoDbState::new(table, aws)),
         }
     }
 

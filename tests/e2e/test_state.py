@@ -7,12 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from devtools.services import Moto
-from test_sync import graph_calls, only_job
-
-
-@pytest.fixture
-def state_table(_moto_server):
-    return _moto_server.create_state_table()
+from helpers import graph_calls, only_job
 
 
 def wait_until(condition, timeout_s=10.0):
