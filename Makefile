@@ -40,7 +40,7 @@ lint-rust:
 	cargo fmt --check
 	cargo clippy --all-targets --locked -- -D warnings
 
-test-rust:
+test-rust: $(VENV_OK)
 	cargo test --locked
 
 test-python: $(VENV_OK)

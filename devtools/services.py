@@ -1,6 +1,6 @@
 """Local stand-ins for the function's peers, on free loopback ports: moto_server for Secrets
-Manager, the project's Graph simulator and its STS stand-in (GetWebIdentityToken, which moto
-lacks). All stop with the process that started them."""
+Manager and DynamoDB, the project's Graph simulator and its STS stand-in (GetWebIdentityToken,
+which moto lacks). All stop with the process that started them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -66,7 +67,7 @@ def scenario_with_jobs(count: int, scenario: dict | None = None, **job_fields) -
 
 
 class Moto:
-    """moto_server answering the Secrets Manager API on 127.0.0.1."""
+    """moto_server answering the Secrets Manager and DynamoDB APIs on 127.0.0.1."""
 
     def __init__(self, enforce_auth: bool = False) -> None:
         """`enforce_auth`: moto checks credentials and IAM policies from the first request, so
@@ -80,7 +81,10 @@ class Moto:
         # Under the watchdog: moto_server dies with us even if we are killed outright.
         watched = [sys.executable, "-m", "devtools.watchdog", "--max-lifetime", "3600", "--",
                    command, "-H", "127.0.0.1", "-p", str(port)]
-        env = {**os.environ, **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else {})}
+        # moto's request recorder (off until start_recording) writes here, not into the repo.
+        self._recording = Path(tempfile.mkdtemp(prefix="moto-")) / "recording"
+        env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(self._recording),
+               **({"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if enforce_auth else {})}
         self.process = _spawn(watched, cwd=REPO, env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_up()
@@ -88,6 +92,8 @@ class Moto:
 
         self.client = boto3.client("secretsmanager", region_name=REGION, endpoint_url=self.endpoint,
                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint,
+                                     aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def _wait_until_up(self) -> None:
         for _ in range(200):
@@ -110,13 +116,48 @@ class Moto:
             self.client.put_secret_value(SecretId=name, SecretString=text)
         return name
 
+    def create_state_table(self) -> str:
+        """A fresh, empty state table shaped as template.yaml's StateTable; returns its name
+        (for STATE_TABLE)."""
+        name = f"entra-idc-sync-state-{uuid.uuid4().hex[:12]}"
+        self.dynamodb.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        return name
+
+    def state_items(self, table: str) -> list[dict]:
+        """Every item of a state table, as boto3 returns them."""
+        return self.dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+
+    def _recorder(self, verb: str) -> bytes:
+        method = "GET" if verb == "download-recording" else "POST"
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/recorder/{verb}", method=method,
+                                         data=None if method == "GET" else b"")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.read()
+
+    def start_recording(self) -> None:
+        """Records every API call from now on (see dynamodb_calls)."""
+        self._recorder("reset-recording")
+        self._recorder("start-recording")
+
+    def dynamodb_calls(self) -> list[str]:
+        """The DynamoDB operations called since start_recording, in order; stops recording."""
+        self._recorder("stop-recording")
+        lines = self._recorder("download-recording").decode().splitlines()
+        targets = (json.loads(line).get("headers", {}).get("X-Amz-Target", "") for line in lines if line)
+        return [target.split(".", 1)[1] for target in targets if target.startswith("DynamoDB_")]
+
     def function_env(self) -> dict[str, str]:
         return {"AWS_REGION": REGION, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
+                "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
                 "AWS_EC2_METADATA_DISABLED": "true", **AWS_TEST_CREDENTIALS}
 
     def stop(self) -> None:
         self.process.stdin.close()  # the watchdog stops moto_server and exits
         self.process.wait(timeout=10)
+        shutil.rmtree(self._recording.parent, ignore_errors=True)
 
 
 class GraphSimulator:

@@ -14,16 +14,19 @@ use crate::error::SyncError;
 use crate::federation::WebIdentityTokens;
 use crate::graph::GraphClient;
 use crate::secret::SecretStore;
+use crate::state::StateStore;
 use crate::transport::{RetryPolicy, Transport};
 
 pub struct Clients {
     /// The one HTTP stack (timeouts, retries, deadline) for Entra, Graph and any new HTTPS API.
     pub transport: Arc<Transport>,
-    /// Secrets Manager or STS (the credential source), DynamoDB, each built lazily.
+    /// Secrets Manager or STS (the credential source) and DynamoDB, each built lazily.
     pub aws: Arc<AwsClients>,
     /// Graph bearer tokens from the credentials secret (or STS) and Entra's token endpoint, cached.
     pub auth: Arc<Authenticator>,
     pub graph: GraphClient,
+    /// The DynamoDB state table, when `STATE_TABLE` is set; its client is built on first use.
+    pub state: Option<StateStore>,
 }
 
 impl Clients {
@@ -52,11 +55,16 @@ impl Clients {
             ),
         });
         let graph = GraphClient::new(transport.clone(), auth.clone(), &settings.endpoints.graph);
+        let state = settings
+            .state_table
+            .clone()
+            .map(|table| StateStore::dynamodb(table, aws.clone()));
         Ok(Self {
             transport,
             aws,
             auth,
             graph,
+            state,
         })
     }
 }

@@ -26,6 +26,7 @@ pub const FUNCTION_ENVIRONMENT: &[&str] = &[
     "WAIT_FOR_COMPLETION",
     "WAIT_LIMIT_SECONDS",
     "MIN_TRIGGER_INTERVAL",
+    "STATE_TABLE",
 ];
 
 /// Overrides for simulators and tuning; deliberately not in the template.
@@ -169,6 +170,8 @@ pub struct Settings {
     pub endpoints: Endpoints,
     pub wait: WaitSettings,
     pub min_trigger_interval: Duration,
+    /// The DynamoDB state table (leases, last triggers, change tracking); `None`: no state.
+    pub state_table: Option<String>,
     pub http_timeout: Duration,
 }
 
@@ -195,6 +198,7 @@ impl Settings {
             min_trigger_interval: env
                 .seconds("MIN_TRIGGER_INTERVAL")?
                 .unwrap_or(DEFAULT_MIN_TRIGGER_INTERVAL),
+            state_table: env.state_table()?,
             http_timeout: env
                 .seconds("HTTP_TIMEOUT_SECONDS")?
                 .filter(|timeout| !timeout.is_zero())
@@ -265,6 +269,27 @@ impl Env<'_> {
                 fix,
             )
         })
+    }
+
+    /// A table name or ARN, as DynamoDB accepts in `TableName`.
+    fn state_table(&self) -> Result<Option<String>, ConfigError> {
+        let Some(table) = self.get("STATE_TABLE") else {
+            return Ok(None);
+        };
+        let name = match table.split_once(":table/") {
+            Some((arn, name)) if arn.starts_with("arn:") && arn.contains(":dynamodb:") => name,
+            _ => table.as_str(),
+        };
+        let valid = (3..=255).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            let fix = "use the DynamoDB table's name (3-255 letters, digits, _ - .) or ARN: the \
+                       stack's StateTable output";
+            return Err(invalid("STATE_TABLE", &table, fix.into()));
+        }
+        Ok(Some(table))
     }
 
     fn parse_bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
@@ -420,6 +445,7 @@ fn check_aws_endpoints(env: &Env) -> Result<(), ConfigError> {
     for variable in [
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
         "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL",
     ] {
         if let Some(value) = env.get(variable) {
@@ -459,6 +485,26 @@ mod tests {
         assert_eq!(s.endpoints.scope, "https://graph.microsoft.com/.default");
         assert_eq!(s.target, Some(Target::DisplayName("AWS SSO".into())));
         assert!(!s.wait.enabled);
+        assert_eq!(s.state_table, None);
+    }
+
+    #[test]
+    fn state_table_takes_a_name_or_an_arn_and_names_a_bad_one() {
+        let with = |table| settings(&[("SECRET_ID", "s"), ("STATE_TABLE", table)]);
+        for good in [
+            "entra-idc-sync-StateTable-1ABC2DEF3GH4",
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/my_state.v1",
+        ] {
+            assert_eq!(with(good).unwrap().state_table.as_deref(), Some(good));
+        }
+        assert_eq!(with("  ").unwrap().state_table, None, "blank means unset");
+        for bad in ["ab", "my table", "arn:aws:dynamodb:eu-west-1:1:table/x y"] {
+            let text = with(bad).unwrap_err().to_string();
+            assert!(
+                text.contains("STATE_TABLE") && text.contains("StateTable"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::federation::FederationError;
 use crate::graph::{GraphError, GraphErrorKind};
 use crate::request::RequestError;
 use crate::secret::SecretError;
+use crate::state::StateError;
 
 #[derive(Error, Clone, PartialEq, Eq)]
 pub enum SyncError {
@@ -78,6 +79,8 @@ pub enum SyncError {
     DeadlineExceeded,
     #[error("the function could not start: {0}")]
     Startup(String),
+    #[error("{0}")]
+    State(#[from] StateError),
 }
 
 impl From<GraphError> for SyncError {
@@ -122,6 +125,7 @@ impl SyncError {
             Self::Unhealthy { .. } => "UnhealthySynchronizationJob",
             Self::DeadlineExceeded => "Timeout",
             Self::Startup(_) => "StartupError",
+            Self::State(_) => "StateStoreError",
         }
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use tracing::info;
 
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, error_code, unavailable_detail};
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
 
@@ -115,7 +115,7 @@ impl WebIdentityTokens {
             })?
             .map_err(|error| {
                 let detail = DisplayErrorContext(&error).to_string();
-                classify(error.code(), error.message(), &detail)
+                classify(error_code(&error), error.message(), &detail)
             })?;
         let token = output
             .web_identity_token()
@@ -154,10 +154,7 @@ fn classify(code: Option<&str>, message: Option<&str>, detail: &str) -> Federati
             ),
         ),
         None => FederationError::Unavailable {
-            detail: crate::secret::without_debug_dump(detail)
-                .chars()
-                .take(400)
-                .collect(),
+            detail: unavailable_detail(detail),
         },
     }
 }

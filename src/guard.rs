@@ -35,12 +35,30 @@ impl TriggerGuard {
         job: &SynchronizationJob,
         now: OffsetDateTime,
     ) -> Option<String> {
+        self.check_with_last_trigger(action, job, now, None)
+    }
+
+    /// [`Self::check`], also counting `last_trigger`: the job's last trigger recorded in the
+    /// state table by any execution environment, so the guard holds across cold starts.
+    pub fn check_with_last_trigger(
+        &self,
+        action: Action,
+        job: &SynchronizationJob,
+        now: OffsetDateTime,
+        last_trigger: Option<OffsetDateTime>,
+    ) -> Option<String> {
         let ours = self
             .recent
             .lock()
             .ok()
             .and_then(|recent| recent.get(&job.id).map(Instant::elapsed));
-        refusal(action, job, now, self.min_interval, ours)
+        // A time ahead of ours (clock skew between environments) counts as just now.
+        let recorded = last_trigger.map(|at| Duration::try_from(now - at).unwrap_or_default());
+        let latest = match (ours, recorded) {
+            (Some(ours), Some(recorded)) => Some(ours.min(recorded)),
+            (ours, recorded) => ours.or(recorded),
+        };
+        refusal(action, job, now, self.min_interval, latest)
     }
 
     pub fn record(&self, job_id: &str) {
@@ -191,6 +209,38 @@ mod tests {
         );
         assert!(refusal(Action::Restart, &job, now(), 10 * MINUTE, Some(MINUTE)).is_some());
         assert!(refusal(Action::Restart, &job, now(), 10 * MINUTE, Some(11 * MINUTE)).is_none());
+    }
+
+    #[test]
+    fn a_trigger_recorded_by_another_environment_counts() {
+        let guard = TriggerGuard::new(10 * MINUTE);
+        let job = job(
+            "Active",
+            "2026-11-28T09:00:00Z",
+            Some("2026-11-28T09:05:00Z"),
+        );
+        let recorded = |minutes_ago: i64| Some(now() - time::Duration::minutes(minutes_ago));
+        let reason = guard
+            .check_with_last_trigger(Action::Restart, &job, now(), recorded(3))
+            .unwrap();
+        assert!(reason.contains("180s ago"), "{reason}");
+        assert!(
+            guard
+                .check_with_last_trigger(Action::Restart, &job, now(), recorded(-1))
+                .is_some(),
+            "a recorded time ahead of our clock counts as just now"
+        );
+        assert_eq!(
+            guard.check_with_last_trigger(Action::Restart, &job, now(), recorded(11)),
+            None
+        );
+        guard.record("j");
+        assert!(
+            guard
+                .check_with_last_trigger(Action::Restart, &job, now(), recorded(11))
+                .is_some(),
+            "this environment's own, newer trigger still counts"
+        );
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod report;
 mod request;
 mod secret;
 mod sensitive;
+mod state;
 mod transport;
 mod usecase;
 
@@ -75,3 +76,7 @@ pub use federation::{
 };
 pub use graph::GraphClient;
 pub use secret::SecretStore;
+pub use state::{
+    Acquired, Held, JobKey, JobState, Lease, LeaseTaken, MAX_ITEM_BYTES, ProvisionState, Snapshot,
+    StateError, StateStore, StateUpdate,
+};

@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 use tracing::info;
 use zeroize::Zeroizing;
 
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, error_code, unavailable_detail};
 use crate::certificate::CertificateCredential;
 use crate::domain::{TenantId, parse_guid};
 use crate::sensitive::Sensitive;
@@ -307,16 +307,7 @@ impl SecretStore {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let detail = DisplayErrorContext(&error).to_string();
-        // An answer the SDK cannot parse still has a status worth reading.
-        let code = match (
-            error.code(),
-            error.raw_response().map(|raw| raw.status().as_u16()),
-        ) {
-            (Some(code), _) => Some(code),
-            (None, Some(403)) => Some("AccessDeniedException"),
-            (None, _) => None,
-        };
-        classify_aws_error(&self.secret_id, code, &detail)
+        classify_aws_error(&self.secret_id, error_code(&error), &detail)
     }
 }
 
@@ -337,34 +328,11 @@ fn classify_aws_error(secret_id: &str, code: Option<&str>, detail: &str) -> Secr
             secret_id,
             code: code.to_string(),
         },
-        _ if detail.contains("MissingSigningRegion") => SecretError::Unavailable {
-            secret_id,
-            detail: "no AWS region: Lambda sets AWS_REGION itself; elsewhere set AWS_REGION".into(),
-        },
-        _ if detail.contains("CredentialsNotLoaded") => SecretError::Unavailable {
-            secret_id,
-            detail: "no AWS credentials: in Lambda the function's role provides them; elsewhere \
-                     set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-                .into(),
-        },
         _ => SecretError::Unavailable {
             secret_id,
-            detail: without_debug_dump(detail).chars().take(400).collect(),
+            detail: unavailable_detail(detail),
         },
     }
-}
-
-/// The SDK's error text ends with a Debug dump of the error, ` (DispatchFailure(…))`: drop
-/// it, keep the readable chain before it.
-pub(crate) fn without_debug_dump(text: &str) -> &str {
-    let is_dump = |rest: &str| {
-        let name_len = rest.chars().take_while(char::is_ascii_alphanumeric).count();
-        rest.starts_with(|c: char| c.is_ascii_uppercase())
-            && rest[name_len..].trim_start().starts_with(['(', '{'])
-    };
-    text.match_indices(" (")
-        .find(|(at, _)| is_dump(&text[at + 2..]))
-        .map_or(text, |(at, _)| &text[..at])
 }
 
 #[cfg(test)]

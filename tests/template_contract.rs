@@ -10,6 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use entra_idc_sync::{FUNCTION_ENVIRONMENT, METRICS_NAMESPACE, SUCCESSFUL_RUNS};
 use yaml_rust2::{Yaml, YamlLoader};
 
+/// Everything the state store does (src/state): single items, conditional writes, no Scan.
+const STATE_TABLE_ACTIONS: [&str; 5] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+];
+
 fn template() -> Yaml {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
     let text = std::fs::read_to_string(path).expect("template.yaml is readable");
@@ -87,9 +96,16 @@ fn function_environment_is_exactly_the_configuration_contract() {
         in_code.difference(&in_template).collect::<Vec<_>>()
     );
     for (name, value) in variables.as_hash().into_iter().flatten() {
-        let parameter = value.as_str().unwrap_or_default();
+        let source = value.as_str().unwrap_or_default();
+        if name.as_str() == Some("STATE_TABLE") {
+            assert_eq!(
+                source, "StateTable",
+                "STATE_TABLE must be the stack's own table"
+            );
+            continue;
+        }
         assert!(
-            template["Parameters"][parameter].as_hash().is_some(),
+            template["Parameters"][source].as_hash().is_some(),
             "{name:?} must come from a parameter, not {value:?}"
         );
     }
@@ -129,7 +145,10 @@ fn role_reads_only_the_named_secret_and_writes_only_logs() {
         "secretsmanager:GetSecretValue",
         "kms:Decrypt",
         "sts:GetWebIdentityToken",
-    ];
+    ]
+    .into_iter()
+    .chain(STATE_TABLE_ACTIONS)
+    .collect::<Vec<_>>();
     for statement in &statements {
         assert_eq!(statement["Effect"].as_str(), Some("Allow"));
         let actions = strings(&statement["Action"]);
@@ -153,6 +172,13 @@ fn role_reads_only_the_named_secret_and_writes_only_logs() {
                 resources,
                 ["${SecretArn}"],
                 "GetSecretValue must name the secret parameter only"
+            );
+        }
+        if actions.iter().any(|a| a.starts_with("dynamodb:")) {
+            assert_eq!(
+                resources,
+                ["StateTable.Arn"],
+                "DynamoDB actions must name the state table only"
             );
         }
         if actions.iter().any(|a| a == "kms:Decrypt") {
@@ -460,4 +486,46 @@ fn the_role_arn_is_an_output_for_the_federated_credential() {
     let template = template();
     let output = &template["Outputs"]["FunctionRoleArn"];
     assert_eq!(output["Value"].as_str(), Some("FunctionRole.Arn"));
+}
+
+#[test]
+fn state_table_is_on_demand_recoverable_keyed_by_pk_and_reachable_only_by_the_function() {
+    let template = template();
+    let tables = resources_of_type(&template, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "exactly one table");
+    let (name, table) = tables[0];
+    assert_eq!(name, "StateTable");
+    let properties = &table["Properties"];
+    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    let keys = properties["KeySchema"].as_vec().expect("a key schema");
+    assert_eq!(keys.len(), 1, "partition key only");
+    assert_eq!(keys[0]["AttributeName"].as_str(), Some("pk"));
+    assert_eq!(keys[0]["KeyType"].as_str(), Some("HASH"));
+    let attributes = properties["AttributeDefinitions"]
+        .as_vec()
+        .expect("attributes");
+    assert_eq!(attributes.len(), 1);
+    assert_eq!(attributes[0]["AttributeType"].as_str(), Some("S"));
+    assert!(
+        properties["TableName"].is_badvalue(),
+        "a fixed table name collides between two stacks"
+    );
+
+    let mut statements = Vec::new();
+    granted_statements(&template["Resources"], &mut statements);
+    let state: Vec<_> = statements
+        .iter()
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+        })
+        .collect();
+    assert_eq!(state.len(), 1, "one statement grants the state table");
+    assert_eq!(strings(&state[0]["Action"]), STATE_TABLE_ACTIONS);
+    assert_eq!(strings(&state[0]["Resource"]), ["StateTable.Arn"]);
 }

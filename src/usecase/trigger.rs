@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::Context;
 use super::resolve::{self, app_name};
@@ -18,6 +18,7 @@ use crate::graph::model::{ServicePrincipal, SynchronizationJob};
 use crate::graph::{GraphError, GraphErrorKind, Traced};
 use crate::report::{JobReport, JobResult, JobState, Report};
 use crate::request::SyncRequest;
+use crate::state::{Acquired, Held, JobKey, Lease, LeaseTaken, StateError, StateUpdate};
 use crate::transport::Deadline;
 use crate::{metrics, outcome};
 
@@ -148,7 +149,9 @@ async fn jobs(
     Ok(jobs)
 }
 
-/// Judges, guards, triggers and (when asked) waits for one job.
+/// Judges, guards, triggers and (when asked) waits for one job. With a state table, the
+/// job's lease is held from the judgement until the trigger is recorded, so overlapping
+/// invocations act once, and the guard counts triggers from every environment.
 async fn act(
     context: &Context,
     plan: &Plan,
@@ -163,33 +166,28 @@ async fn act(
     if plan.action == Action::Status {
         return report;
     }
-    if let Some(reason) = context
-        .guard
-        .check(plan.action, job, now)
-        .filter(|_| !plan.force)
-    {
-        info!(job_id = %job.id, reason = %reason, "left the job alone");
-        report.result = JobResult::Skipped;
-        report.skip_reason = Some(reason);
-        return report;
-    }
-    if plan.dry_run {
-        report.result = JobResult::WouldTrigger;
-        return report;
-    }
-    match trigger(context, plan, &service_principal.id, &job.id, deadline).await {
-        Ok(traced) => {
-            context.guard.record(&job.id);
-            report.result = JobResult::Triggered;
-            report.graph_request_ids.extend(traced.request_ids);
+    let key = JobKey::new(&service_principal.id, &job.id);
+    let (lease, last_trigger) = match hold(context, plan, &key, deadline).await {
+        Ok(Hold::Free {
+            lease,
+            last_trigger,
+        }) => (lease, last_trigger),
+        Ok(Hold::Taken(taken)) => {
+            skip(&mut report, taken.reason());
+            return report;
         }
         Err(error) => {
             report.result = JobResult::Failed;
             report.failure = Some(error.into());
             return report;
         }
-    }
-    if let Some(limit) = plan.wait {
+    };
+    decide_and_trigger(context, plan, job, last_trigger, now, &mut report, deadline).await;
+    // Recorded before any wait: a run that times out while waiting keeps its record.
+    settle(context, lease, report.result == JobResult::Triggered).await;
+    if report.result == JobResult::Triggered
+        && let Some(limit) = plan.wait
+    {
         let waited = wait_for_cycle(
             &context.clients.graph,
             &service_principal.id,
@@ -206,6 +204,122 @@ async fn act(
         report.cycle = Some(waited.cycle);
     }
     report
+}
+
+/// What the state table says about acting on a job now.
+enum Hold {
+    /// The job is ours to act on: `lease` is `None` without a state table and in a dry run
+    /// (which only reads), `last_trigger` is the trigger recorded by any environment.
+    Free {
+        lease: Option<Lease>,
+        last_trigger: Option<OffsetDateTime>,
+    },
+    /// Another invocation is acting on it.
+    Taken(LeaseTaken),
+}
+
+/// Takes the job's lease (one DynamoDB call, which also reads the recorded last trigger), or
+/// in a dry run reads both without taking it. `force` overrides the guard, never the lease.
+async fn hold(
+    context: &Context,
+    plan: &Plan,
+    key: &JobKey,
+    deadline: &Deadline,
+) -> Result<Hold, StateError> {
+    let Some(store) = &context.clients.state else {
+        return Ok(Hold::Free {
+            lease: None,
+            last_trigger: None,
+        });
+    };
+    if plan.dry_run {
+        let snapshot = store.read(key).await?;
+        return Ok(match snapshot.lease {
+            Some(taken) => Hold::Taken(taken),
+            None => Hold::Free {
+                lease: None,
+                last_trigger: snapshot.state.last_trigger,
+            },
+        });
+    }
+    Ok(match store.acquire(key, deadline).await? {
+        Acquired::Held(Held { lease, state }) => Hold::Free {
+            lease: Some(lease),
+            last_trigger: state.last_trigger,
+        },
+        Acquired::Taken(taken) => Hold::Taken(taken),
+    })
+}
+
+/// The guard's judgement, then the trigger (or, in a dry run, what it would do).
+async fn decide_and_trigger(
+    context: &Context,
+    plan: &Plan,
+    job: &SynchronizationJob,
+    last_trigger: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    report: &mut JobReport,
+    deadline: &Deadline,
+) {
+    if let Some(reason) = context
+        .guard
+        .check_with_last_trigger(plan.action, job, now, last_trigger)
+        .filter(|_| !plan.force)
+    {
+        skip(report, reason);
+        return;
+    }
+    if plan.dry_run {
+        report.result = JobResult::WouldTrigger;
+        return;
+    }
+    match trigger(
+        context,
+        plan,
+        &report.service_principal_id,
+        &job.id,
+        deadline,
+    )
+    .await
+    {
+        Ok(traced) => {
+            context.guard.record(&job.id);
+            report.result = JobResult::Triggered;
+            report.graph_request_ids.extend(traced.request_ids);
+        }
+        Err(error) => {
+            report.result = JobResult::Failed;
+            report.failure = Some(error.into());
+        }
+    }
+}
+
+/// Gives the lease back, recording the trigger when there was one (one DynamoDB call). The
+/// job's outcome is already decided: a failure here is logged, and an unreleased lease
+/// expires by itself after the invocation's deadline.
+async fn settle(context: &Context, lease: Option<Lease>, triggered: bool) {
+    let (Some(store), Some(lease)) = (&context.clients.state, lease) else {
+        return;
+    };
+    let job_id = lease.key().job_id.clone();
+    let outcome = if triggered {
+        let update = StateUpdate {
+            last_trigger: Some(OffsetDateTime::now_utc()),
+            ..StateUpdate::default()
+        };
+        store.save_and_release(lease, update).await
+    } else {
+        store.release(lease).await
+    };
+    if let Err(error) = outcome {
+        warn!(job_id = %job_id, error = %error, "the state table was not updated");
+    }
+}
+
+fn skip(report: &mut JobReport, reason: String) {
+    info!(job_id = %report.job_id, reason = %reason, "left the job alone");
+    report.result = JobResult::Skipped;
+    report.skip_reason = Some(reason);
 }
 
 async fn trigger(

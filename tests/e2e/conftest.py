@@ -109,6 +109,12 @@ def moto(_moto_server) -> SecretsUnderTest:
 
 
 @pytest.fixture
+def state_table(_moto_server) -> str:
+    """A fresh, empty DynamoDB state table on moto, for STATE_TABLE (function_env reaches it)."""
+    return _moto_server.create_state_table()
+
+
+@pytest.fixture
 def sim(_simulator) -> GraphSimulator:
     _simulator.reset()
     return _simulator
