@@ -47,20 +47,24 @@ def secret_reads(lines: list[str]) -> int:
     return sum(1 for line in lines if '"message":"read the credentials secret"' in line)
 
 
-def one_environment(bootstrap: str, env: dict, sim: GraphSimulator, warm: int) -> dict:
+def one_environment(bootstrap: str, env: dict, sim: GraphSimulator, moto: Moto, warm: int) -> dict:
     """One execution environment: a cold invocation, then `warm` warm ones."""
     sim.set_scenario(sim.bench_scenario)
     with LambdaProcess(bootstrap, env) as function:
+        moto.start_recording()
         cold = function.invoke({})
         assert cold.succeeded, f"{cold.error_type}: {cold.error_message}"
+        cold_dynamodb = len(moto.dynamodb_calls())
         cold_requests = requests_of(sim)
         cold_secrets = secret_reads(function.lines)
         sim_log_size = sum(cold_requests.values())
         warm_times = []
+        moto.start_recording()
         for _ in range(warm):
             result = function.invoke({})
             assert result.succeeded, f"{result.error_type}: {result.error_message}"
             warm_times.append(result.duration_ms)
+        warm_dynamodb = len(moto.dynamodb_calls())
         warm_requests = requests_of(sim)
         warm_secrets = secret_reads(function.lines) - cold_secrets
         init_ms = function.init_ms
@@ -70,11 +74,12 @@ def one_environment(bootstrap: str, env: dict, sim: GraphSimulator, warm: int) -
         "cold_ms": cold.duration_ms,
         "warm_ms": warm_times,
         "peak_rss_kib": function.peak_rss_kib,
-        "cold_requests": {**cold_requests, "secrets_manager": cold_secrets},
+        "cold_requests": {**cold_requests, "secrets_manager": cold_secrets, "dynamodb": cold_dynamodb},
         "warm_requests_each": {
             "token": (warm_requests["token"] - cold_requests["token"]) / max(warm, 1),
             "graph": (total_warm - (warm_requests["token"] - cold_requests["token"])) / max(warm, 1),
             "secrets_manager": warm_secrets / max(warm, 1),
+            "dynamodb": warm_dynamodb / max(warm, 1),
         },
     }
 
@@ -86,16 +91,18 @@ def measure(bootstrap: str, repeats: int, warm: int, latency_ms: int) -> dict:
         app = scenario["tenants"][0]["apps"][0]
         secret = moto.put_secret({"tenant_id": scenario["tenants"][0]["id"], "client_id": app["client_id"],
                                   "client_secret": app["secrets"][0]["value"]})
+        # As deployed: the template always sets STATE_TABLE (the lease, the last trigger).
         env = {**moto.function_env(), **sim.function_env(), "SECRET_ID": secret,
-               "APP_DISPLAY_NAME": "AWS IAM Identity Center", "MIN_TRIGGER_INTERVAL": "0"}
+               "APP_DISPLAY_NAME": "AWS IAM Identity Center", "MIN_TRIGGER_INTERVAL": "0",
+               "STATE_TABLE": moto.create_state_table()}
         results = {}
         for jobs in (1, 5):
             sim.bench_scenario = scenario_with_jobs(jobs, cycle_seconds=0.0)
-            runs = [one_environment(bootstrap, env, sim, warm) for _ in range(repeats)]
+            runs = [one_environment(bootstrap, env, sim, moto, warm) for _ in range(repeats)]
             results[f"{jobs}_job"] = runs
         sim.bench_scenario = scenario_with_jobs(1, cycle_seconds=0.0)
         by_id = one_environment(bootstrap, {**env, "APP_DISPLAY_NAME": "",
-                                            "SERVICE_PRINCIPAL_ID": scenario["service_principals"][0]["id"]}, sim, 0)
+                                            "SERVICE_PRINCIPAL_ID": scenario["service_principals"][0]["id"]}, sim, moto, 0)
         results["by_service_principal_id"] = [by_id]
         return results
     finally:
@@ -144,11 +151,11 @@ def print_table(summary: dict) -> None:
           f"\n| deployment zip (host) | {summary['zip_bytes']:,} |")
     if "arm64_bootstrap_bytes" in summary:
         print(f"| bootstrap (arm64) | {summary['arm64_bootstrap_bytes']:,} |\n| deployment zip (arm64) | {summary['arm64_zip_bytes']:,} |")
-    print("\n| requests per invocation | Secrets Manager | token | Graph |\n|---|---|---|---|")
+    print("\n| requests per invocation | Secrets Manager | DynamoDB | token | Graph |\n|---|---|---|---|---|")
     for name, key in (("cold, by display name", "requests_cold"), ("cold, by SERVICE_PRINCIPAL_ID", "requests_cold_by_service_principal_id"),
                       ("warm", "requests_warm"), ("cold, 5 jobs", "requests_cold_5_jobs")):
         counts = summary[key]
-        print(f"| {name} | {counts['secrets_manager']:g} | {counts['token']:g} | {counts['graph']:g} |")
+        print(f"| {name} | {counts['secrets_manager']:g} | {counts['dynamodb']:g} | {counts['token']:g} | {counts['graph']:g} |")
 
 
 def main() -> int:

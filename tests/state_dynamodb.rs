@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use entra_idc_sync::{
     Acquired, AwsClients, Deadline, Held, JobKey, ProvisionState, StateError, StateStore,
@@ -346,5 +347,39 @@ async fn a_missing_table_names_state_table() {
     assert!(
         text.contains("STATE_TABLE") && text.contains("no-such-table"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_item_is_named_and_its_lease_given_back() {
+    let store = new_table().await;
+    let admin = admin_client().await;
+    admin
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(key().pk()))
+        .item("last_trigger", AttributeValue::S("yesterday".into()))
+        .send()
+        .await
+        .unwrap();
+    let error = store.acquire(&key(), &deadline()).await.unwrap_err();
+    assert!(matches!(error, StateError::Corrupt { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("last_trigger") && text.contains("delete the item"),
+        "{text}"
+    );
+    let item = admin
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(key().pk()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        !item.contains_key("lease_owner"),
+        "the lease was given back"
     );
 }

@@ -10,6 +10,7 @@
 
 mod dynamodb;
 mod error;
+mod item;
 mod memory;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -252,7 +253,7 @@ impl StateStore {
 
 /// Refuses, before sending, a provision state DynamoDB would reject as too large.
 fn check_size(table: &str, key: &JobKey, provision: &ProvisionState) -> Result<(), StateError> {
-    let bytes = dynamodb::encoded_size(key, provision);
+    let bytes = item::encoded_size(key, provision);
     if bytes <= MAX_ITEM_BYTES {
         return Ok(());
     }
