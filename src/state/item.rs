@@ -247,6 +247,32 @@ pub(super) fn encoded_size(key: &JobKey, provision: &ProvisionState) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever ids Graph sends (GUIDs in any case, or anything else), the item gives
+        /// back exactly the set that was saved.
+        #[test]
+        fn any_id_set_reads_back_as_written(
+            guids in prop::collection::btree_set(any::<u128>(), 0..40),
+            uppercase in any::<bool>(),
+            others in prop::collection::btree_set("[ -~]{1,40}", 0..8),
+        ) {
+            let mut ids: BTreeSet<String> = guids
+                .iter()
+                .map(|n| uuid::Uuid::from_u128(*n).hyphenated().to_string())
+                .map(|id| if uppercase { id.to_uppercase() } else { id })
+                .collect();
+            ids.extend(others);
+            let (packed, rest) = pack(&ids);
+            let item: Item = [(USERS, packed), (USERS_OTHER, rest)]
+                .into_iter()
+                .filter_map(|(name, value)| Some((name.to_string(), value?)))
+                .collect();
+            let reader = Reader { table: "t", pk: "p", item: &item };
+            prop_assert_eq!(reader.ids(USERS, USERS_OTHER).unwrap(), ids);
+        }
+    }
 
     #[test]
     fn guids_pack_to_sixteen_bytes_and_other_ids_stay_verbatim() {

@@ -188,22 +188,33 @@ async fn act(
     if report.result == JobResult::Triggered
         && let Some(limit) = plan.wait
     {
-        let waited = wait_for_cycle(
-            &context.clients.graph,
-            &service_principal.id,
-            &job.id,
-            now,
-            limit,
-            deadline,
-        )
-        .await;
-        if let Some(latest) = &waited.job {
-            report.state = JobState::read(latest, OffsetDateTime::now_utc());
-        }
-        report.graph_request_ids.extend(waited.request_ids);
-        report.cycle = Some(waited.cycle);
+        wait(context, &mut report, now, limit, deadline).await;
     }
     report
+}
+
+/// Waits for the cycle the trigger at `triggered_at` started, and reports it.
+async fn wait(
+    context: &Context,
+    report: &mut JobReport,
+    triggered_at: OffsetDateTime,
+    limit: Duration,
+    deadline: &Deadline,
+) {
+    let waited = wait_for_cycle(
+        &context.clients.graph,
+        &report.service_principal_id,
+        &report.job_id,
+        triggered_at,
+        limit,
+        deadline,
+    )
+    .await;
+    if let Some(latest) = &waited.job {
+        report.state = JobState::read(latest, OffsetDateTime::now_utc());
+    }
+    report.graph_request_ids.extend(waited.request_ids);
+    report.cycle = Some(waited.cycle);
 }
 
 /// What the state table says about acting on a job now.
