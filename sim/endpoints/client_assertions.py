@@ -6,6 +6,8 @@ Scenario keys on an app:
   "federated_credentials": [{"name", "issuer", "subject", "audiences": ["api://AzureADTokenExchange"]}]
 An issuer's signing keys come from its OIDC discovery document (loopback issuers only, like the
 STS stand-in), or from the optional top-level "trusted_issuers": {"<issuer>": {"jwks": {...}}}.
+The optional top-level "assertion_clock_offset_seconds" (number, default 0) moves the clock the
+checks use, to test expired or not-yet-valid assertions (AADSTS700024) without waiting.
 The request log entry of a token request with an assertion gains "assertion": its kind
 ("certificate" | "federated"), header and claims (never the signature).
 """
@@ -34,6 +36,7 @@ class Credentials:
     certificates: dict[tuple[str, str], list[jose.Certificate]] = field(default_factory=dict)
     federated: dict[tuple[str, str], list[assertions.FederatedCredential]] = field(default_factory=dict)
     issuer_keys: assertions.IssuerKeys = field(default_factory=assertions.IssuerKeys)
+    clock_offset: float = 0.0
 
 
 def parse_certificate(raw: Any, where: str) -> jose.Certificate:
@@ -57,7 +60,10 @@ def parse_federated(raw: Any, where: str) -> assertions.FederatedCredential:
 
 
 def parse(raw: Any, world: "World", now: float) -> Credentials:
-    state = Credentials()
+    offset = world.ext.get("assertion_clock_offset_seconds", 0)
+    if isinstance(offset, bool) or not isinstance(offset, (int, float)):
+        raise ScenarioError("assertion_clock_offset_seconds must be a number")
+    state = Credentials(clock_offset=float(offset))
     for t, tenant in enumerate(world.tenants):
         for a, app in enumerate(tenant.apps):
             where = f"tenants[{t}].apps[{a}]"
@@ -97,11 +103,12 @@ def check(sim: "Simulator", ctx: "RequestContext", tenant: "Tenant", app: "App",
     try:
         ctx.notes["assertion"] = assertions.check_client_assertion(
             form, app.client_id, token_urls, state.certificates.get(key, []), state.federated.get(key, []),
-            state.issuer_keys, ctx.now)
+            state.issuer_keys, ctx.now + state.clock_offset)
     except assertions.Rejected as e:
         raise EntraError(e.status, e.error, e.code, e.text) from None
 
 
 register_fields("app", "certificates", "federated_credentials")
+register_fields("scenario", "assertion_clock_offset_seconds")
 register_section(SECTION, parse, view)
 register_client_authenticator("client_assertion", check)

@@ -225,3 +225,31 @@ def test_federation_needs_the_tenant_and_the_client(invoke, sts, secrets_manager
     assert result.error_type == "ConfigurationError"
     assert missing in result.error_message
     assert sts.calls() == 0
+
+
+def test_an_expired_aws_token_is_explained_with_the_credential_to_configure(invoke, sim, scenario, sts,
+                                                                            secrets_manager_trap):
+    later = {**trusting(scenario, sts), "assertion_clock_offset_seconds": 3600}
+    sim.set_scenario(later)
+    result = invoke(STATUS, env=federation_env(sts, secrets_manager_trap))
+    assert result.error_type == "EntraAuthenticationFailed", result.error_message
+    for expected in ("AADSTS700024", sts.issuer, sts.role_arn, FIC_AUDIENCE):
+        assert expected in result.error_message
+
+
+def test_a_token_signed_with_keys_entra_does_not_trust_names_the_issuer(invoke, sim, scenario, sts,
+                                                                       secrets_manager_trap):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    import base64
+    numbers = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_numbers()
+
+    def b64(value: int) -> str:
+        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    other_keys = {"keys": [{"kty": "RSA", "kid": "RSA_0", "n": b64(numbers.n), "e": b64(numbers.e)}]}
+    sim.set_scenario({**trusting(scenario, sts), "trusted_issuers": {sts.issuer: {"jwks": other_keys}}})
+    result = invoke(STATUS, env=federation_env(sts, secrets_manager_trap))
+    assert result.error_type == "EntraAuthenticationFailed", result.error_message
+    assert "AADSTS700027" in result.error_message and sts.issuer in result.error_message

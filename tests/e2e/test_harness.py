@@ -203,3 +203,15 @@ def test_each_test_gets_the_simulator_with_no_requests_and_no_faults(sim):
     assert [r["status"] for r in sim.requests()] == [503]
     sim.reset()  # what the `sim` fixture does before every test
     assert sim.requests() == [] and sim.state()["faults"] == []
+
+
+def test_the_leak_check_knows_private_keys_line_by_line_and_any_jwt(moto):
+    from conftest import JWT
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"
+    moto.put_secret({"tenant_id": "t", "client_id": "c", "certificate": "cert", "privateKey": key})
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" in moto.values, "one quoted line is a leak"
+    assert key.strip() in moto.values
+    assert not any("-----" in value and "\n" not in value for value in moto.values)
+    sts_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcm46YXdzOmlhbTo6MTIzIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    assert JWT.search(f"log line with {sts_token} inside")
+    assert not JWT.search("simtok-abc and a plain sentence. With dots.")
