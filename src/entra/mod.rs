@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use self::advice::{ProofKind, TokenErrorBody, rejected};
+use crate::certificate::CertificateCredential;
 use crate::domain::TenantId;
 use crate::federation::{FederationError, WebIdentityTokens};
 use crate::secret::{ClientCredential, EntraCredentials, Freshness, SecretError, SecretStore};
@@ -92,10 +93,10 @@ impl Proof {
         }
     }
 
-    fn form_fields(&self) -> [(&'static str, &str); 2] {
+    fn form_fields(&self) -> Vec<(&'static str, &str)> {
         match &self.value {
-            ProofValue::Secret(secret) => [("client_secret", secret.expose()), ("", "")],
-            ProofValue::Assertion(jwt) => [
+            ProofValue::Secret(secret) => vec![("client_secret", secret.expose())],
+            ProofValue::Assertion(jwt) => vec![
                 ("client_assertion_type", JWT_BEARER),
                 ("client_assertion", jwt.expose()),
             ],
@@ -150,12 +151,7 @@ impl TokenClient {
             ("scope", self.scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        form.extend(
-            proof
-                .form_fields()
-                .into_iter()
-                .filter(|(name, _)| !name.is_empty()),
-        );
+        form.extend(proof.form_fields());
         let unavailable = |detail: String| EntraError::Unavailable {
             endpoint: self.authority.to_string(),
             detail,
@@ -321,43 +317,52 @@ impl Authenticator {
         credentials: &EntraCredentials,
         deadline: &Deadline,
     ) -> Result<Proof, AuthError> {
-        match (&credentials.credential, &self.source) {
-            (ClientCredential::Secret(secret), _) => Ok(Proof::client_secret(secret.clone())),
-            (ClientCredential::Certificate(certificate), source) => {
-                let audience = self.tokens.token_url(&credentials.tenant_id);
-                let assertion = certificate
-                    .assertion(&credentials.client_id, audience.as_str(), SystemTime::now())
-                    .map_err(|error| SecretError::InvalidField {
-                        secret_id: match source {
-                            Source::Secret(secrets) => secrets.secret_id().to_string(),
-                            Source::AwsFederation { .. } => String::new(),
-                        },
-                        field: error.field(),
-                        fix: error.to_string(),
-                    })?;
-                let kind = ProofKind::Certificate {
-                    thumbprint: certificate.thumbprint().to_string(),
-                };
-                Ok(Proof::assertion(assertion, kind))
+        match &credentials.credential {
+            ClientCredential::Secret(secret) => Ok(Proof::client_secret(secret.clone())),
+            ClientCredential::Certificate(certificate) => {
+                self.certificate_proof(credentials, certificate)
             }
-            (ClientCredential::AwsFederation, Source::AwsFederation { sts, .. }) => {
-                let token = sts.token(deadline).await?;
-                let kind = ProofKind::AwsFederation {
-                    issuer: token.issuer,
-                    subject: token.subject,
-                };
-                Ok(Proof::assertion(token.value, kind))
-            }
-            (ClientCredential::AwsFederation, Source::Secret(secrets)) => {
-                // Unreachable by construction: a parsed secret never holds this variant.
-                Err(SecretError::InvalidField {
-                    secret_id: secrets.secret_id().to_string(),
-                    field: "client_secret",
-                    fix: "the secret names no credential".into(),
-                }
-                .into())
-            }
+            ClientCredential::AwsFederation => self.federation_proof(deadline).await,
         }
+    }
+
+    fn certificate_proof(
+        &self,
+        credentials: &EntraCredentials,
+        certificate: &CertificateCredential,
+    ) -> Result<Proof, AuthError> {
+        let audience = self.tokens.token_url(&credentials.tenant_id);
+        let assertion = certificate
+            .assertion(&credentials.client_id, audience.as_str(), SystemTime::now())
+            // The certificate expired since the secret was read.
+            .map_err(|error| SecretError::InvalidField {
+                secret_id: match &self.source {
+                    Source::Secret(secrets) => secrets.secret_id().to_string(),
+                    Source::AwsFederation { .. } => String::new(),
+                },
+                field: error.field(),
+                fix: error.to_string(),
+            })?;
+        let kind = ProofKind::Certificate {
+            thumbprint: certificate.thumbprint().to_string(),
+        };
+        Ok(Proof::assertion(assertion, kind))
+    }
+
+    async fn federation_proof(&self, deadline: &Deadline) -> Result<Proof, AuthError> {
+        // Only `Authenticator::federated` makes AwsFederation credentials, with this source.
+        let Source::AwsFederation { sts, .. } = &self.source else {
+            return Err(FederationError::Unavailable {
+                detail: "CREDENTIAL_SOURCE is not aws-federation".into(),
+            }
+            .into());
+        };
+        let token = sts.token(deadline).await?;
+        let kind = ProofKind::AwsFederation {
+            issuer: token.issuer,
+            subject: token.subject,
+        };
+        Ok(Proof::assertion(token.value, kind))
     }
 }
 
@@ -378,11 +383,15 @@ mod tests {
     #[test]
     fn an_assertion_replaces_the_client_secret_in_the_form() {
         let proof = Proof::assertion(Sensitive::new("a.b.c"), ProofKind::ClientSecret);
-        let fields = proof.form_fields();
-        assert_eq!(fields[0], ("client_assertion_type", JWT_BEARER));
-        assert_eq!(fields[1], ("client_assertion", "a.b.c"));
+        assert_eq!(
+            proof.form_fields(),
+            [
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", "a.b.c")
+            ]
+        );
         let secret = Proof::client_secret(Sensitive::new("s"));
-        assert_eq!(secret.form_fields()[0], ("client_secret", "s"));
+        assert_eq!(secret.form_fields(), [("client_secret", "s")]);
         assert!(!format!("{proof:?} {secret:?}").contains("a.b.c"));
     }
 }
