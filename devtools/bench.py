@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from devtools import bench_provision
 from devtools.runtime_api import LambdaProcess
 from devtools.services import REPO, GraphSimulator, Moto, demo_scenario, scenario_with_jobs
 
@@ -169,6 +170,9 @@ def main() -> int:
     raw = measure(str(bootstrap), args.repeats, args.warm, args.latency_ms)
     summary = summarize(raw, bootstrap, args.latency_ms)
     print_table(summary)
+    raw["provision"] = bench_provision.measure(str(bootstrap), args.repeats, args.latency_ms)
+    summary["provision"] = bench_provision.summarize(raw["provision"])
+    bench_provision.print_table(summary["provision"], args.latency_ms)
     RESULTS.mkdir(exist_ok=True)
     document = json.dumps({"summary": summary, "raw": raw}, indent=2)
     (RESULTS / "latest.json").write_text(document)

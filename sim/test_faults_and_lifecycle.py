@@ -93,7 +93,7 @@ def test_other_methods_on_graph_paths_are_405(sim, method):
 
 
 def test_unknown_path_is_a_graph_style_404(sim):
-    for path in ("/v1.0/users", "/beta/servicePrincipals", f"{jobs_path(job=AWS_JOB)}/schema"):
+    for path in ("/v1.0/users", "/beta/servicePrincipals", f"{jobs_path(job=AWS_JOB)}/bulkUpload"):
         reply = sim.graph("GET", path)
         assert reply.status == 404 and reply.graph_code == "Request_ResourceNotFound"
 

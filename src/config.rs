@@ -27,6 +27,7 @@ pub const FUNCTION_ENVIRONMENT: &[&str] = &[
     "WAIT_LIMIT_SECONDS",
     "MIN_TRIGGER_INTERVAL",
     "STATE_TABLE",
+    "PROVISION_LIMIT",
 ];
 
 /// Overrides for simulators and tuning; deliberately not in the template.
@@ -39,6 +40,10 @@ pub const DEVELOPMENT_ENVIRONMENT: &[&str] = &[
 const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(240);
 const DEFAULT_MIN_TRIGGER_INTERVAL: Duration = Duration::from_secs(600);
 const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// More provision-on-demand calls than this become one restart (issue 10's default).
+const DEFAULT_PROVISION_LIMIT: usize = 15;
+/// At Microsoft's 5 calls per 10 s, more would not fit in Lambda's longest timeout.
+const MAX_PROVISION_LIMIT: usize = 450;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -67,6 +72,12 @@ pub enum ConfigError {
          app_display_name / service_principal_id in the secret"
     )]
     MissingTarget,
+    #[error(
+        "the provision action without `users` or `groups` tracks changes between runs and needs \
+         STATE_TABLE: set it to the DynamoDB table the template creates (or name users/groups in \
+         the request)"
+    )]
+    StateTableRequired,
 }
 
 /// The Microsoft cloud the tenant lives in.
@@ -173,6 +184,8 @@ pub struct Settings {
     /// The DynamoDB state table (leases, last triggers, change tracking); `None`: no state.
     pub state_table: Option<String>,
     pub http_timeout: Duration,
+    /// The provision action's most provision-on-demand calls per run.
+    pub provision_limit: usize,
 }
 
 impl Settings {
@@ -203,6 +216,7 @@ impl Settings {
                 .seconds("HTTP_TIMEOUT_SECONDS")?
                 .filter(|timeout| !timeout.is_zero())
                 .unwrap_or(DEFAULT_HTTP_TIMEOUT),
+            provision_limit: env.provision_limit()?,
         })
     }
 }
@@ -318,6 +332,23 @@ impl Env<'_> {
             ));
         }
         Ok(limit)
+    }
+
+    fn provision_limit(&self) -> Result<usize, ConfigError> {
+        let Some(value) = self.get("PROVISION_LIMIT") else {
+            return Ok(DEFAULT_PROVISION_LIMIT);
+        };
+        value
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=MAX_PROVISION_LIMIT).contains(limit))
+            .ok_or_else(|| {
+                let fix = format!(
+                    "a whole number of provision-on-demand calls from 1 to {MAX_PROVISION_LIMIT} \
+                     (default {DEFAULT_PROVISION_LIMIT}); more changes than that become one restart"
+                );
+                invalid("PROVISION_LIMIT", &value, fix)
+            })
     }
 
     /// Whole seconds, optionally with a unit: `600`, `600s`, `10m`, `1h`.

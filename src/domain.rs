@@ -20,6 +20,8 @@ pub enum Action {
     Restart,
     Start,
     Status,
+    /// Provision on demand: named users/groups, or what changed since the last run.
+    Provision,
 }
 
 impl FromStr for Action {
@@ -30,8 +32,9 @@ impl FromStr for Action {
             "restart" => Ok(Self::Restart),
             "start" => Ok(Self::Start),
             "status" => Ok(Self::Status),
+            "provision" => Ok(Self::Provision),
             _ => Err(format!(
-                "unknown action {text:?}: use \"restart\", \"start\" or \"status\""
+                "unknown action {text:?}: use \"restart\", \"start\", \"status\" or \"provision\""
             )),
         }
     }
@@ -43,6 +46,7 @@ impl fmt::Display for Action {
             Self::Restart => "restart",
             Self::Start => "start",
             Self::Status => "status",
+            Self::Provision => "provision",
         })
     }
 }

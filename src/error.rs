@@ -11,6 +11,7 @@ use crate::graph::{GraphError, GraphErrorKind};
 use crate::request::RequestError;
 use crate::secret::SecretError;
 use crate::state::StateError;
+use crate::usecase::provision::error::ProvisionError;
 
 #[derive(Error, Clone, PartialEq, Eq)]
 pub enum SyncError {
@@ -80,6 +81,8 @@ pub enum SyncError {
     #[error("the function could not start: {0}")]
     Startup(String),
     #[error("{0}")]
+    Provision(#[from] ProvisionError),
+    #[error("{0}")]
     State(#[from] StateError),
 }
 
@@ -125,6 +128,7 @@ impl SyncError {
             Self::Unhealthy { .. } => "UnhealthySynchronizationJob",
             Self::DeadlineExceeded => "Timeout",
             Self::Startup(_) => "StartupError",
+            Self::Provision(error) => error.error_type(),
             Self::State(_) => "StateStoreError",
         }
     }

@@ -5,7 +5,8 @@
 //! Namespace `EntraIdcSync`, dimension `FunctionName`. Metrics (Count unless noted):
 //! `Triggered`, `Skipped`, `Failed`, `Unhealthy`, `Quarantined`, and after a waited cycle
 //! `CycleFailed`, `CycleDuration` (Seconds), `Exported`, `Escrowed`; `SuccessfulRuns` (1 on
-//! every successful invocation: the heartbeat the missed-runs alarm watches).
+//! every successful invocation: the heartbeat the missed-runs alarm watches). A provision run
+//! writes one line with `ChangesDetected`, `Provisioned`, `ProvisionSkipped`, `ProvisionFailed`.
 //!
 //! Lambda's log-level filtering: with JSON logs and an application log level, Lambda drops
 //! every line below that level, and reads a line without a valid `level`, or without a valid
@@ -20,6 +21,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::report::{JobReport, JobResult};
+use crate::usecase::provision::answer::ObjectResult;
+use crate::usecase::provision::report::ProvisionReport;
 
 pub const NAMESPACE: &str = "EntraIdcSync";
 /// The heartbeat metric: the template's missed-runs alarm watches it.
@@ -93,6 +96,25 @@ pub fn job_metrics(context: &LineContext, job: &JobReport) -> Value {
     document(context, properties, values)
 }
 
+/// The EMF document of one provision run (failed runs too: `ProvisionFailed` is the point).
+pub fn provision_metrics(
+    context: &LineContext,
+    service_principal_id: &str,
+    report: &ProvisionReport,
+) -> Value {
+    let count = |result| json!(report.count(result));
+    let values: Values = vec![
+        ("ChangesDetected", "Count", json!(report.changes_detected)),
+        ("Provisioned", "Count", count(ObjectResult::Provisioned)),
+        ("ProvisionSkipped", "Count", count(ObjectResult::Skipped)),
+        ("ProvisionFailed", "Count", count(ObjectResult::Failed)),
+    ];
+    let mut properties = Map::new();
+    properties.insert("JobId".into(), json!(report.job_id));
+    properties.insert("ServicePrincipalId".into(), json!(service_principal_id));
+    document(context, properties, values)
+}
+
 /// The EMF document of a successful invocation.
 pub fn run_succeeded(context: &LineContext) -> Value {
     document(
@@ -137,6 +159,16 @@ pub fn emit(jobs: &[JobReport]) {
     write_lines(jobs.iter().map(|job| job_metrics(&context, job)));
 }
 
+/// Writes the provision run's EMF line.
+pub fn emit_provision(service_principal_id: &str, report: &ProvisionReport) {
+    let context = LineContext::from_env(OffsetDateTime::now_utc());
+    write_lines(std::iter::once(provision_metrics(
+        &context,
+        service_principal_id,
+        report,
+    )));
+}
+
 /// Writes the `SuccessfulRuns` heartbeat line; call it once per successful invocation.
 pub fn emit_run_succeeded() {
     let context = LineContext::from_env(OffsetDateTime::now_utc());
@@ -178,6 +210,32 @@ mod tests {
         ] {
             assert_eq!(surviving_level(configured), expected, "{configured:?}");
         }
+    }
+
+    #[test]
+    fn provision_line_counts_the_objects_by_result() {
+        use crate::usecase::provision::report::{Mode, RunResult};
+        let mut report = ProvisionReport::new("job", Mode::Changes, RunResult::Provisioned);
+        report.changes_detected = 7;
+        let line = provision_metrics(&context("INFO"), "sp", &report);
+        assert_eq!(line["ChangesDetected"], 7);
+        assert_eq!(line["Provisioned"], 0);
+        assert_eq!(line["JobId"], "job");
+        let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|metric| metric["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ChangesDetected",
+                "Provisioned",
+                "ProvisionSkipped",
+                "ProvisionFailed"
+            ]
+        );
     }
 
     #[test]

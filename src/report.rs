@@ -10,6 +10,7 @@ use crate::domain::Action;
 use crate::error::SyncError;
 use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
 use crate::health::{self, Health};
+use crate::usecase::provision::report::ProvisionReport;
 
 /// What the wait saw of the cycle a trigger started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -205,6 +206,9 @@ pub struct Report {
     pub started_at: String,
     pub duration_ms: u64,
     pub function_version: &'static str,
+    /// The provision action's result, objects and fallback restart, at the top level.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub provision: Option<ProvisionReport>,
 }
 
 impl Report {

@@ -24,6 +24,8 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "wait",
     "waitLimitSeconds",
     "force",
+    "users",
+    "groups",
 ];
 
 /// Longest text field we accept: Entra display names are at most 256 characters.
@@ -88,6 +90,10 @@ pub struct SyncRequest {
     pub wait: Option<bool>,
     pub wait_limit: Option<Duration>,
     pub force: bool,
+    /// Users to provision now (object ids or userPrincipalNames); provision only.
+    pub users: Vec<String>,
+    /// Groups to provision now (object ids or display names); provision only.
+    pub groups: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,6 +109,8 @@ struct RawRequest {
     wait: Option<bool>,
     wait_limit_seconds: Option<u64>,
     force: Option<bool>,
+    users: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
 }
 
 impl SyncRequest {
@@ -180,7 +188,7 @@ impl RawRequest {
                 format!("servicePrincipalId={value:?} is not valid: {fix}"),
             )
         })?;
-        Ok(SyncRequest {
+        let request = SyncRequest {
             action,
             reset_scope,
             target,
@@ -189,7 +197,13 @@ impl RawRequest {
             wait: self.wait,
             wait_limit: wait_limit(self.wait_limit_seconds)?,
             force: self.force.unwrap_or(false),
-        })
+            users: names(self.users, "users")?,
+            groups: names(self.groups, "groups")?,
+        };
+        if let Some(action) = request.action {
+            request.check_names_for(action)?;
+        }
+        Ok(request)
     }
 }
 
@@ -225,6 +239,52 @@ fn wait_limit(seconds: Option<u64>) -> Result<Option<Duration>, RequestError> {
 }
 
 /// Trims a text field; present-but-blank is a mistake worth reporting, not "unset".
+impl SyncRequest {
+    /// Named users and groups go with the provision action only.
+    pub fn check_names_for(&self, action: Action) -> Result<(), RequestError> {
+        if action == Action::Provision || (self.users.is_empty() && self.groups.is_empty()) {
+            return Ok(());
+        }
+        let field = if self.users.is_empty() {
+            "groups"
+        } else {
+            "users"
+        };
+        Err(RequestError::InvalidField {
+            field,
+            fix: format!(
+                "only the provision action takes users and groups, and this request's action is \
+                 {action}; send \"action\": \"provision\" or remove the field"
+            ),
+        })
+    }
+}
+
+/// Most names one request may carry: each costs Graph reads and a provision-on-demand call.
+const MAX_NAMES: usize = 100;
+
+/// A `users`/`groups` list: at least one name, none blank or too long.
+fn names(value: Option<Vec<String>>, field: &'static str) -> Result<Vec<String>, RequestError> {
+    let Some(list) = value else {
+        return Ok(Vec::new());
+    };
+    let invalid = |fix: String| RequestError::InvalidField { field, fix };
+    if list.is_empty() {
+        return Err(invalid(
+            "the list is empty; name at least one, or remove the field".into(),
+        ));
+    }
+    if list.len() > MAX_NAMES {
+        return Err(invalid(format!(
+            "it names {} objects; at most {MAX_NAMES} per request (use change tracking for more)",
+            list.len()
+        )));
+    }
+    list.into_iter()
+        .map(|name| non_blank(Some(name), field).map(Option::unwrap_or_default))
+        .collect()
+}
+
 fn non_blank(value: Option<String>, field: &'static str) -> Result<Option<String>, RequestError> {
     let invalid = |fix: String| RequestError::InvalidField { field, fix };
     match value.map(|text| text.trim().to_string()) {
@@ -341,6 +401,32 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn users_and_groups_are_lists_of_names_for_provision_only() {
+        let request = parse(json!({"action": "provision", "users": [" a@b.c ", "id"],
+                                   "groups": ["AWS Admins"]}))
+        .unwrap();
+        assert_eq!(request.users, ["a@b.c", "id"]);
+        assert_eq!(request.groups, ["AWS Admins"]);
+        for (event, field) in [
+            (json!({"action": "restart", "users": ["a@b.c"]}), "users"),
+            (json!({"action": "status", "groups": ["g"]}), "groups"),
+            (json!({"action": "provision", "users": []}), "users"),
+            (json!({"action": "provision", "users": ["  "]}), "users"),
+            (
+                json!({"action": "provision", "groups": "AWS Admins"}),
+                "groups",
+            ),
+        ] {
+            let text = parse(event.clone()).unwrap_err().to_string();
+            assert!(text.contains(field), "{event}: {text}");
+        }
+        // Without an action, the function's SYNC_ACTION decides later.
+        let names_only = parse(json!({"users": ["a@b.c"]})).unwrap();
+        assert!(names_only.check_names_for(Action::Restart).is_err());
+        assert!(names_only.check_names_for(Action::Provision).is_ok());
     }
 
     #[test]

@@ -157,6 +157,20 @@ impl Transport {
         deadline: &Deadline,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Sent, TransportError> {
+        self.send_waiting(what, idempotency, deadline, Duration::ZERO, build)
+            .await
+    }
+
+    /// [`send`](Self::send) for a call the server may take long to answer: each attempt
+    /// waits at least `at_least` (still never past the deadline).
+    pub async fn send_waiting(
+        &self,
+        what: &str,
+        idempotency: Idempotency,
+        deadline: &Deadline,
+        at_least: Duration,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Sent, TransportError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -164,7 +178,7 @@ impl Transport {
             let remaining = deadline
                 .remaining()
                 .ok_or(TransportError::DeadlineReached)?;
-            let timeout = self.timeout.min(remaining);
+            let timeout = self.timeout.max(at_least).min(remaining);
             let started = Instant::now();
             let outcome = build(&self.client)
                 .header("client-request-id", &client_request_id)

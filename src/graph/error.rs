@@ -144,17 +144,35 @@ fn kind_of(status: u16) -> GraphErrorKind {
     }
 }
 
+fn permission_advice(operation: Operation) -> String {
+    let mut text = format!(
+        "grant the Entra app the Microsoft Graph application permission {} and admin consent \
+         (App registrations > your app > API permissions > Grant admin consent)",
+        operation.permissions()
+    );
+    if !operation.reads_directory() {
+        text.push_str(
+            ". With Application.ReadWrite.OwnedBy instead, the app's service principal must be \
+             an owner of the IAM Identity Center enterprise application's service principal; \
+             otherwise use Synchronization.ReadWrite.All",
+        );
+    }
+    if operation.provisions() {
+        text.push_str(
+            ". The provision action needs Application.Read.All (assignments), \
+             GroupMember.Read.All (group changes and members), User.Read.All (users) and \
+             Synchronization.ReadWrite.All (provision on demand)",
+        );
+    }
+    text
+}
+
 /// What the admin should do about a failed Graph call.
 fn advice(kind: GraphErrorKind, operation: Operation, retry_after: Option<Duration>) -> String {
     match kind {
-        GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => format!(
-            "grant the Entra app the Microsoft Graph application permission {} and admin consent \
-             (App registrations > your app > API permissions > Grant admin consent). With \
-             Application.ReadWrite.OwnedBy instead, the app's service principal must be an owner \
-             of the IAM Identity Center enterprise application's service principal; otherwise use \
-             Synchronization.ReadWrite.All",
-            operation.permissions()
-        ),
+        GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => {
+            permission_advice(operation)
+        }
         GraphErrorKind::Throttled | GraphErrorKind::Unavailable => {
             let asked = retry_after
                 .map(|wait| format!(" and asked to wait {}s", wait.as_secs()))

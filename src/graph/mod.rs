@@ -2,12 +2,15 @@
 //! the shared [`Transport`], with one token renewal on 401. Graph's JSON shapes are in
 //! [`model`]; its error type, with the advice that says what to fix, in `error`.
 
+pub mod directory;
 mod error;
 pub mod model;
+pub mod provisioning;
 
 pub use error::{GraphError, GraphErrorKind};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, Response, Url};
@@ -35,6 +38,15 @@ pub enum Operation {
     ReadJob,
     Restart,
     Start,
+    ReadUser,
+    ReadGroup,
+    FindGroup,
+    ListGroupMembers,
+    ListAssignments,
+    GroupDelta,
+    UserDelta,
+    ReadSchema,
+    ProvisionOnDemand,
 }
 
 impl Operation {
@@ -45,21 +57,72 @@ impl Operation {
             Self::ReadJob => "reading the synchronization job",
             Self::Restart => "restarting the synchronization job",
             Self::Start => "starting the synchronization job",
+            Self::ReadUser => "reading the user",
+            Self::ReadGroup => "reading the group",
+            Self::FindGroup => "finding the group by display name",
+            Self::ListGroupMembers => "listing the group's members",
+            Self::ListAssignments => "listing the users and groups assigned to the app",
+            Self::GroupDelta => "reading group changes (groups/delta)",
+            Self::UserDelta => "reading user changes (users/delta)",
+            Self::ReadSchema => "reading the synchronization job's schema",
+            Self::ProvisionOnDemand => "provisioning on demand",
         }
     }
 
     /// The least a Graph app needs for this call (application permissions).
     fn permissions(self) -> &'static str {
         match self {
-            Self::FindServicePrincipal => "Application.Read.All",
-            Self::ListJobs | Self::ReadJob => {
+            Self::FindServicePrincipal | Self::ListAssignments => "Application.Read.All",
+            Self::ListJobs | Self::ReadJob | Self::ReadSchema => {
                 "Synchronization.Read.All (or Synchronization.ReadWrite.All)"
             }
-            Self::Restart | Self::Start => "Synchronization.ReadWrite.All",
+            Self::Restart | Self::Start | Self::ProvisionOnDemand => {
+                "Synchronization.ReadWrite.All"
+            }
+            Self::ReadUser | Self::UserDelta => "User.Read.All",
+            Self::ReadGroup | Self::FindGroup | Self::ListGroupMembers | Self::GroupDelta => {
+                "GroupMember.Read.All"
+            }
+        }
+    }
+
+    /// Whether the call belongs to the provision action (its advice lists the whole set).
+    fn provisions(self) -> bool {
+        !matches!(
+            self,
+            Self::FindServicePrincipal
+                | Self::ListJobs
+                | Self::ReadJob
+                | Self::Restart
+                | Self::Start
+        )
+    }
+
+    /// Directory reads need tenant-wide permissions: owning the enterprise app does not help.
+    fn reads_directory(self) -> bool {
+        matches!(
+            self,
+            Self::ReadUser
+                | Self::ReadGroup
+                | Self::FindGroup
+                | Self::ListGroupMembers
+                | Self::GroupDelta
+                | Self::UserDelta
+        )
+    }
+
+    /// How long one attempt may take at least: Microsoft says provision on demand "typically
+    /// takes less than 30 seconds", more than the usual HTTP timeout.
+    fn patience(self) -> Duration {
+        match self {
+            Self::ProvisionOnDemand => Duration::from_secs(40),
+            _ => Duration::ZERO,
         }
     }
 
     fn idempotency(self) -> Idempotency {
+        // Provision on demand is idempotent (an unchanged object comes back Skipped), so a
+        // call lost on the wire may be sent again.
         match self {
             Self::Restart | Self::Start => Idempotency::Unsafe,
             _ => Idempotency::Safe,
@@ -272,10 +335,11 @@ impl GraphClient {
             let token = self.auth.bearer(deadline, renew).await?;
             let sent = self
                 .transport
-                .send(
+                .send_waiting(
                     operation.describe(),
                     operation.idempotency(),
                     deadline,
+                    operation.patience(),
                     |client| {
                         let request = client
                             .request(method.clone(), url.clone())
@@ -304,10 +368,21 @@ impl GraphClient {
 
 /// `$filter=displayName eq '…'` with OData quote doubling, percent-encoded, and `$select`.
 fn display_name_query(name: &str) -> String {
-    let literal = name.replace('\'', "''");
-    let expression = format!("displayName eq '{literal}'");
-    let filter = utf8_percent_encode(&expression, QUERY_VALUE);
-    format!("$filter={filter}&$select=id,appId,displayName")
+    let expression = format!("displayName eq {}", odata_quoted(name));
+    format!(
+        "$filter={}&$select=id,appId,displayName",
+        query_value(&expression)
+    )
+}
+
+/// An OData string literal: single quotes, with quotes inside doubled.
+fn odata_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A query parameter value, percent-encoded (everything but RFC 3986 unreserved characters).
+fn query_value(text: &str) -> String {
+    utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {

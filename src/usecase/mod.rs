@@ -2,6 +2,7 @@
 //! picks the use case for the invocation's action: a new action is a new arm in its `match`
 //! and a new module here.
 
+pub mod provision;
 mod resolve;
 mod trigger;
 
@@ -13,6 +14,7 @@ use crate::guard::TriggerGuard;
 use crate::report::Report;
 use crate::request::SyncRequest;
 use crate::transport::Deadline;
+use provision::Provisioner;
 use resolve::Resolver;
 
 /// What the use cases share for the life of the execution environment: the configuration,
@@ -24,6 +26,8 @@ pub struct Context {
     resolver: Resolver,
     /// When each job was last triggered, against restart storms.
     guard: TriggerGuard,
+    /// Provision's pacing window, job ids and rule ids.
+    provisioner: Provisioner,
 }
 
 impl Context {
@@ -31,6 +35,7 @@ impl Context {
         Self {
             guard: TriggerGuard::new(settings.min_trigger_interval),
             resolver: Resolver::default(),
+            provisioner: Provisioner::new(settings.provision_limit),
             settings,
             clients,
         }
@@ -44,9 +49,11 @@ pub async fn run(
     deadline: Deadline,
 ) -> Result<Report, SyncError> {
     let action = request.action.unwrap_or(context.settings.action);
+    request.check_names_for(action)?;
     match action {
         Action::Restart | Action::Start | Action::Status => {
             trigger::run(context, action, &request, deadline).await
         }
+        Action::Provision => provision::action::run(context, &request, deadline).await,
     }
 }

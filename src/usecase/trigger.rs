@@ -99,6 +99,7 @@ pub(super) async fn run(
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),
+        provision: None,
     })
 }
 

@@ -12,13 +12,18 @@ use crate::common::{arb_json, arb_key, arb_text, config};
 /// The fields that take a boolean, and the one that takes a count; the others take text.
 const REQUEST_BOOL_FIELDS: &[&str] = &["dryRun", "wait", "force"];
 const REQUEST_COUNT_FIELD: &str = "waitLimitSeconds";
+/// Lists of names (the provision action's `users` and `groups`).
+const REQUEST_LIST_FIELDS: &[&str] = &["users", "groups"];
 
 fn is_request_field(key: &str) -> bool {
     REQUEST_FIELDS.contains(&key)
 }
 
 fn is_text_field(key: &str) -> bool {
-    is_request_field(key) && !REQUEST_BOOL_FIELDS.contains(&key) && key != REQUEST_COUNT_FIELD
+    is_request_field(key)
+        && !REQUEST_BOOL_FIELDS.contains(&key)
+        && key != REQUEST_COUNT_FIELD
+        && !REQUEST_LIST_FIELDS.contains(&key)
 }
 
 /// A value of the type the field wants, sometimes with a meaningful content.
@@ -27,6 +32,9 @@ fn well_typed_value(key: &str) -> BoxedStrategy<Value> {
         prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool)].boxed()
     } else if key == REQUEST_COUNT_FIELD {
         prop_oneof![Just(Value::Null), any::<u64>().prop_map(Value::from)].boxed()
+    } else if REQUEST_LIST_FIELDS.contains(&key) {
+        let names = prop::collection::vec(arb_text().prop_map(Value::String), 0..4);
+        prop_oneof![Just(Value::Null), names.prop_map(Value::Array)].boxed()
     } else {
         prop_oneof![
             Just(Value::Null),
@@ -69,6 +77,9 @@ fn is_well_typed(key: &str, value: &Value) -> bool {
         Value::Bool(_) => REQUEST_BOOL_FIELDS.contains(&key),
         Value::String(_) => is_text_field(key),
         Value::Number(number) => key == REQUEST_COUNT_FIELD && number.is_u64(),
+        Value::Array(items) => {
+            REQUEST_LIST_FIELDS.contains(&key) && items.iter().all(Value::is_string)
+        }
         _ => false,
     }
 }
