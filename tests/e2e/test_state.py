@@ -95,3 +95,21 @@ def test_a_warm_run_costs_two_dynamodb_calls(sim, invoke, state_table, _moto_ser
     calls.append(_moto_server.dynamodb_calls())
     assert [only_job(run.ok())["result"] for run in runs] == ["triggered", "skipped"]
     assert calls == [["UpdateItem", "UpdateItem"], ["UpdateItem", "UpdateItem"]]
+
+
+def test_a_failed_restart_gives_the_lease_back_and_records_no_trigger(sim, invoke, state_table, _moto_server):
+    sim.add_faults([{"method": "POST", "path_contains": "/restart", "status": 403, "times": 1}])
+    run = invoke({"action": "restart"}, env={"STATE_TABLE": state_table})
+    assert not run.succeeded and run.error_type == "GraphPermissionDenied"
+    [item] = _moto_server.state_items(state_table)
+    assert "lease_owner" not in item and "last_trigger" not in item
+    # Nothing recorded, nothing held: the next run acts at once.
+    assert only_job(invoke({"action": "restart"}, env={"STATE_TABLE": state_table}).ok())["result"] == "triggered"
+
+
+def test_a_dry_run_reads_the_table_without_taking_the_lease(sim, invoke, state_table, _moto_server):
+    env = {"STATE_TABLE": state_table}
+    _moto_server.start_recording()
+    assert only_job(invoke({"action": "restart", "dryRun": True}, env=env).ok())["result"] == "wouldTrigger"
+    assert _moto_server.dynamodb_calls() == ["GetItem"]
+    assert _moto_server.state_items(state_table) == []
