@@ -1,14 +1,15 @@
 //! Sends the planned calls one after the other, paced, and reads each answer.
 
-use tracing::info;
+use serde_json::Value;
+use tracing::{info, warn};
 
 use super::answer::{self, Answer, ObjectResult};
 use super::error::ProvisionError;
-use super::pacing::Pacer;
+use super::pacing::{Pacer, WINDOW};
 use super::plan::Call;
 use super::report::ObjectReport;
 use crate::error::SyncError;
-use crate::graph::GraphClient;
+use crate::graph::{GraphClient, GraphError, GraphErrorKind, Traced};
 use crate::transport::Deadline;
 
 /// Everything a call needs besides its subject.
@@ -45,17 +46,16 @@ impl Executor<'_> {
             };
             return Ok(ObjectReport::new(call, answer, None));
         }
-        let booked = self.pacer.turn(self.job_id).await;
-        let sent = self
-            .graph
-            .provision_on_demand(
-                self.service_principal_id,
-                self.job_id,
-                call.body(self.rule_id),
-                deadline,
-            )
-            .await;
-        self.pacer.finished(self.job_id, booked);
+        let sent = match self.send(call, deadline).await {
+            // Throttled through the transport's retries (another environment shares the app's
+            // budget, or Graph gave no Retry-After): one more try once a whole window passed.
+            Err(error) if is_throttled(&error) && has_time_for_a_window(deadline) => {
+                warn!(object = %call.describe(), "still throttled; waiting one window");
+                tokio::time::sleep(WINDOW).await;
+                self.send(call, deadline).await
+            }
+            other => other,
+        };
         let sent = sent.map_err(|error| ProvisionError::CallFailed {
             object: call.describe(),
             cause: error.to_string(),
@@ -72,4 +72,28 @@ impl Executor<'_> {
         );
         Ok(ObjectReport::new(call, answer, request_id))
     }
+
+    /// One paced call (the transport retries 429s after their Retry-After).
+    async fn send(&self, call: &Call, deadline: &Deadline) -> Result<Traced<Value>, GraphError> {
+        let booked = self.pacer.turn(self.job_id).await;
+        let sent = self
+            .graph
+            .provision_on_demand(
+                self.service_principal_id,
+                self.job_id,
+                call.body(self.rule_id),
+                deadline,
+            )
+            .await;
+        self.pacer.finished(self.job_id, booked);
+        sent
+    }
+}
+
+fn is_throttled(error: &GraphError) -> bool {
+    error.kind() == Some(GraphErrorKind::Throttled)
+}
+
+fn has_time_for_a_window(deadline: &Deadline) -> bool {
+    deadline.remaining().is_some_and(|left| left > WINDOW * 2)
 }

@@ -9,15 +9,20 @@ use std::time::{Duration, Instant};
 
 pub const CALLS_PER_WINDOW: usize = 5;
 pub const WINDOW: Duration = Duration::from_secs(10);
-/// What one call is assumed to take when judging whether a batch fits before the deadline.
-/// Microsoft says a call "typically takes less than 30 seconds"; most take a second or two.
+/// What one call is assumed to take, until this environment has timed some, when judging
+/// whether a batch fits before the deadline. Microsoft says a call "typically takes less than
+/// 30 seconds"; most take a second or two.
 const CALL_ESTIMATE: Duration = Duration::from_secs(2);
+/// How many recent call durations the estimate averages.
+const TIMED_CALLS: usize = 10;
 
 pub struct Pacer {
     limit: usize,
     window: Duration,
     /// Per job: when its recent calls were (or are booked to be) sent, oldest first.
     sent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// How long the latest calls took, booking to answer.
+    durations: Mutex<VecDeque<Duration>>,
 }
 
 impl Default for Pacer {
@@ -32,6 +37,7 @@ impl Pacer {
             limit: limit.max(1),
             window,
             sent: Mutex::new(HashMap::new()),
+            durations: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -46,7 +52,14 @@ impl Pacer {
     /// Moves a call's booking to when its answer came: Graph counted the call somewhere in
     /// between, so the window is measured from the latest moment it can have started.
     pub fn finished(&self, job_id: &str, booked: Instant) {
-        self.moved(job_id, booked, Instant::now());
+        let now = Instant::now();
+        self.moved(job_id, booked, now);
+        if let Ok(mut durations) = self.durations.lock() {
+            durations.push_back(now.saturating_duration_since(booked));
+            if durations.len() > TIMED_CALLS {
+                durations.pop_front();
+            }
+        }
     }
 
     fn moved(&self, job_id: &str, booked: Instant, to: Instant) {
@@ -68,42 +81,55 @@ impl Pacer {
             return now + self.window; // a poisoned lock: be slow rather than over the limit
         };
         let times = sent.entry(job_id.to_string()).or_default();
+        let at = self.next_slot(times, now);
+        times.push_back(at);
+        at
+    }
+
+    /// The earliest moment at or after `now` a call keeps within the limit, given the calls
+    /// in `times` (sorted); calls that left the window are dropped.
+    fn next_slot(&self, times: &mut VecDeque<Instant>, now: Instant) -> Instant {
         while times
             .front()
             .is_some_and(|first| now.saturating_duration_since(*first) >= self.window)
         {
             times.pop_front();
         }
-        let at = if times.len() < self.limit {
-            now
-        } else {
-            // The slot frees when the call `limit` places back leaves the window.
-            (times[times.len() - self.limit] + self.window).max(now)
-        };
-        times.push_back(at);
-        at
+        if times.len() < self.limit {
+            return now;
+        }
+        // The slot frees when the call `limit` places back leaves the window.
+        (times[times.len() - self.limit] + self.window).max(now)
     }
 
-    /// How long `calls` more calls to `job_id` would take from now, pacing included.
+    /// How long `calls` more calls to `job_id` would take from now, one after the other,
+    /// pacing included, each taking as long as the latest calls took on average.
     pub fn estimate(&self, job_id: &str, calls: usize) -> Duration {
-        if calls == 0 {
-            return Duration::ZERO;
-        }
-        let now = Instant::now();
-        let recent = self
+        let start = Instant::now();
+        let mut times = self
             .sent
             .lock()
-            .map(|sent| {
-                sent.get(job_id).map_or(0, |times| {
-                    times
-                        .iter()
-                        .filter(|at| now.saturating_duration_since(**at) < self.window)
-                        .count()
-                })
-            })
-            .unwrap_or(0);
-        let windows_to_wait = (recent + calls - 1) / self.limit;
-        self.window * windows_to_wait as u32 + CALL_ESTIMATE * calls as u32
+            .ok()
+            .and_then(|sent| sent.get(job_id).cloned())
+            .unwrap_or_default();
+        let took = self.typical_call();
+        let mut now = start;
+        for _ in 0..calls {
+            let at = self.next_slot(&mut times, now);
+            now = at + took;
+            times.push_back(now);
+        }
+        now.saturating_duration_since(start)
+    }
+
+    fn typical_call(&self) -> Duration {
+        let Ok(durations) = self.durations.lock() else {
+            return CALL_ESTIMATE;
+        };
+        match durations.len() {
+            0 => CALL_ESTIMATE,
+            n => durations.iter().sum::<Duration>() / n as u32,
+        }
     }
 }
 
@@ -177,11 +203,29 @@ mod tests {
     }
 
     #[test]
-    fn estimate_counts_the_windows_to_wait() {
+    fn estimate_plays_the_calls_through_the_window() {
         let pacer = Pacer::default();
-        assert_eq!(pacer.estimate("job", 0), Duration::ZERO);
-        assert_eq!(pacer.estimate("job", 5), CALL_ESTIMATE * 5);
-        assert_eq!(pacer.estimate("job", 6), WINDOW + CALL_ESTIMATE * 6);
-        assert_eq!(pacer.estimate("job", 15), WINDOW * 2 + CALL_ESTIMATE * 15);
+        let close = |estimate: Duration, expected: Duration| {
+            let gap = estimate.abs_diff(expected);
+            assert!(
+                gap < Duration::from_millis(50),
+                "{estimate:?} vs {expected:?}"
+            );
+        };
+        close(pacer.estimate("job", 0), Duration::ZERO);
+        // 2 s each: five end at 10 s; the sixth may start 10 s after the first ended (12 s).
+        close(pacer.estimate("job", 5), Duration::from_secs(10));
+        close(pacer.estimate("job", 6), Duration::from_secs(14));
+        close(pacer.estimate("job", 15), Duration::from_secs(34));
+        // Fast calls (as measured): the windows are all that is left.
+        for _ in 0..TIMED_CALLS {
+            let booked = pacer.book("other", Instant::now());
+            pacer.finished("other", booked);
+        }
+        let fast = pacer.estimate("job", 15);
+        assert!(
+            fast >= WINDOW * 2 && fast < WINDOW * 2 + Duration::from_secs(1),
+            "{fast:?}"
+        );
     }
 }

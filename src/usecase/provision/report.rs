@@ -131,7 +131,9 @@ pub struct ProvisionReport {
     pub job_id: String,
     pub mode: Mode,
     pub result: RunResult,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the run was `skipped` (the lease holder and until when); the restart action's
+    /// jobs use the same name.
+    #[serde(rename = "skipReason", skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
