@@ -5,7 +5,7 @@
 //! Adding a service (DynamoDB, STS, ...): add its crate, then a `OnceCell` field and a getter
 //! shaped like [`AwsClients::secrets_manager`]. The use case that needs it calls the getter.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::OnceCell;
 
@@ -45,11 +45,10 @@ impl AwsClients {
     }
 
     /// Region, credentials and endpoint overrides (`AWS_ENDPOINT_URL_*`) as the SDK reads them
-    /// from the environment; read once, shared by every service client.
+    /// from the environment, with our proxy rule ([`crate::proxy`]); read once, shared by every
+    /// service client.
     async fn config(&self) -> &SdkConfig {
-        self.config
-            .get_or_init(|| aws_config::load_defaults(BehaviorVersion::latest()))
-            .await
+        self.config.get_or_init(crate::proxy::aws_sdk_config).await
     }
 }
 

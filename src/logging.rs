@@ -1,6 +1,12 @@
 //! JSON log lines for CloudWatch, honouring Lambda's advanced logging controls.
 
+use std::fmt::{self, Write as _};
+
+use tracing::field::Field;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{Writer, debug_fn};
 
 /// `RUST_LOG` (full directives) wins; otherwise `AWS_LAMBDA_LOG_LEVEL` (set by the function's
 /// LoggingConfig) for this crate, with dependencies kept at WARN. JSON unless
@@ -14,20 +20,66 @@ pub fn init() {
     };
     let text = std::env::var("AWS_LAMBDA_LOG_FORMAT")
         .is_ok_and(|format| format.eq_ignore_ascii_case("text"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false);
     if text {
-        builder.init();
+        // Only fails when a subscriber is already set, which nothing here does.
+        let _ = tracing::subscriber::set_global_default(text_subscriber(filter, std::io::stdout));
     } else {
-        builder
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            .with_ansi(false)
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
             .init();
     }
+}
+
+/// Text lines, one per event: every field (Graph's display names and messages included) has
+/// its control characters escaped, so no value can end a line and forge the next one. The
+/// JSON format escapes them by itself.
+fn text_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(writer)
+        .fmt_fields(debug_fn(write_escaped_field).delimited(" "))
+        .finish()
+}
+
+fn write_escaped_field(
+    writer: &mut Writer<'_>,
+    field: &Field,
+    value: &dyn fmt::Debug,
+) -> fmt::Result {
+    let text = escape_controls(&format!("{value:?}"));
+    if field.name() == "message" {
+        writer.write_str(&text)
+    } else {
+        write!(writer, "{}={text}", field.name())
+    }
+}
+
+/// Control characters (and Unicode's line and paragraph separators) as visible escapes.
+pub fn escape_controls(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                let _ = write!(escaped, "\\u{{{:x}}}", c as u32);
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn default_directives(lambda_level: Option<String>) -> String {
@@ -48,6 +100,39 @@ fn default_directives(lambda_level: Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn text_logs_escape_control_characters() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = text_subscriber(EnvFilter::new("info"), move || writer.clone());
+        let name = "AWS\nINFO forged: quarantine lifted\r\u{1b}[2J\u{2028}x";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(app = %name, quoted = name, "found {name}");
+        });
+        let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(output.lines().count(), 1, "{output}");
+        assert!(output.ends_with('\n'));
+        assert!(
+            !output.contains('\r') && !output.contains('\u{1b}') && !output.contains('\u{2028}')
+        );
+        assert!(output.contains("found AWS\\nINFO forged"), "{output}");
+        assert!(output.contains("app=AWS\\nINFO"), "{output}");
+    }
 
     #[test]
     fn lambda_levels_map_to_our_crate_only() {

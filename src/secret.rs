@@ -117,6 +117,8 @@ pub const SECRET_KEYS: SecretKeys = SecretKeys {
 impl EntraCredentials {
     /// Parses the SecretString. Errors never quote a value from the secret.
     pub fn parse(secret_id: &str, text: &str) -> Result<Self, SecretError> {
+        // Editors on Windows save JSON with a UTF-8 byte-order mark; JSON parsers reject it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let fields = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(fields)) => fields,
             Ok(_) => {
@@ -417,6 +419,18 @@ mod tests {
         );
         let body = other_key.lines().nth(1).unwrap();
         assert!(!text.contains(body), "quoted the key: {text}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_accepted() {
+        let json = format!(
+            r#"{{"tenant_id":"contoso.onmicrosoft.com","client_id":"66666666-7777-8888-9999-000000000000","client_secret":"{CANARY}"}}"#
+        );
+        let credentials = parse(&format!("\u{feff}{json}")).unwrap();
+        assert_eq!(
+            credentials.client_secret().map(Sensitive::expose),
+            Some(CANARY)
+        );
     }
 
     #[test]

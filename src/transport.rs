@@ -7,12 +7,19 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use thiserror::Error;
 use tracing::{info, warn};
 
+use crate::proxy::{ProxyError, ProxyRule};
+
 const USER_AGENT: &str = concat!("entra-idc-sync/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time kept back from Lambda's deadline so the invocation ends with our error, not a kill.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 const EPOCH_2020_MS: u64 = 1_577_836_800_000;
 const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(900);
+/// The largest answer read into memory. Graph pages and token answers are kilobytes; a
+/// bigger body is refused before it can exhaust a 128 MB function.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// A `Retry-After` beyond this is not a wait any invocation can honour; read it as this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The invocation's time window: when it began, and by when it must have answered.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +81,17 @@ pub enum TransportError {
     Connection(String),
     #[error("the invocation's deadline was reached")]
     DeadlineReached,
+    #[error("the answer is larger than {limit} bytes, more than any valid answer; not reading it")]
+    TooLarge { limit: usize },
+}
+
+/// Why the HTTP client could not be built.
+#[derive(Debug, Error)]
+pub enum ClientBuildError {
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+    #[error("the TLS stack failed to start: {0}")]
+    Tls(#[from] reqwest::Error),
 }
 
 /// Bounded exponential backoff with jitter.
@@ -122,6 +140,43 @@ pub enum Idempotency {
 pub struct Sent {
     pub response: Response,
     pub client_request_id: String,
+    /// The request's timeout, which also bounds reading the body.
+    timeout: Duration,
+}
+
+impl Sent {
+    /// The body, at most [`MAX_BODY_BYTES`]; a body that stalls past the request's timeout is
+    /// a [`TransportError::Timeout`].
+    pub async fn body(self) -> Result<Vec<u8>, TransportError> {
+        read_body(self.response, MAX_BODY_BYTES, self.timeout).await
+    }
+}
+
+/// Reads a body chunk by chunk, refusing it as soon as it exceeds `limit` (a declared
+/// `Content-Length` is checked before reading anything).
+pub async fn read_body(
+    mut response: Response,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, TransportError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(TransportError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| classify(error, timeout))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(TransportError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[derive(Debug, Clone)]
@@ -132,14 +187,28 @@ pub struct Transport {
 }
 
 impl Transport {
-    /// Fails only when the TLS stack cannot start, which no input can cause.
-    pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// Fails when the proxy variables are unusable, or the TLS stack cannot start.
+    pub fn new(timeout: Duration, retry: RetryPolicy) -> Result<Self, ClientBuildError> {
+        Self::with_proxy(timeout, retry, &ProxyRule::from_env())
+    }
+
+    pub fn with_proxy(
+        timeout: Duration,
+        retry: RetryPolicy,
+        proxy: &ProxyRule,
+    ) -> Result<Self, ClientBuildError> {
+        // `no_proxy()` turns off reqwest's own reading of HTTP_PROXY/ALL_PROXY, which would
+        // also route plain http; see `proxy` for the rule.
+        let mut builder = reqwest::Client::builder()
             // A bearer token must never follow a redirect to another host.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(USER_AGENT)
-            .build()?;
+            .no_proxy();
+        if let Some(proxy) = proxy.reqwest()? {
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build()?;
         Ok(Self {
             client,
             timeout,
@@ -194,6 +263,7 @@ impl Transport {
                         return Ok(Sent {
                             response,
                             client_request_id,
+                            timeout,
                         });
                     }
                     (retry_after(&response), None)
@@ -230,19 +300,34 @@ fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 503 | 504)
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date.
+/// `Retry-After` as seconds (whole or decimal) or an HTTP date.
 pub fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get("retry-after")?.to_str().ok()?;
     parse_retry_after(value, SystemTime::now())
 }
 
+/// RFC 9110 says delta-seconds are whole, but Microsoft's own throttling sample sends
+/// `Retry-After: 2.128`: decimals are read as such, not dropped.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    let is_number = !value.is_empty()
+        && value.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && value.chars().filter(|c| *c == '.').count() <= 1
+        && value != ".";
+    if is_number {
+        let seconds: f64 = value.parse().ok()?;
+        return Some(
+            Duration::try_from_secs_f64(seconds)
+                .unwrap_or(MAX_RETRY_AFTER)
+                .min(MAX_RETRY_AFTER),
+        );
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
 }
 
 fn classify(error: reqwest::Error, timeout: Duration) -> TransportError {
@@ -308,6 +393,173 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retry_after_accepts_microsofts_decimal_seconds() {
+        let now = SystemTime::now();
+        assert_eq!(
+            parse_retry_after("2.128", now),
+            Some(Duration::from_millis(2128))
+        );
+        assert_eq!(
+            parse_retry_after(" 0.5 ", now),
+            Some(Duration::from_millis(500))
+        );
+        for nonsense in ["-1", "NaN", "inf", "1e3", ".", "1.2.3", ""] {
+            assert_eq!(parse_retry_after(nonsense, now), None, "{nonsense}");
+        }
+        assert_eq!(
+            parse_retry_after("99999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    /// A loopback server that answers every connection with `answer` (raw HTTP/1.1 bytes,
+    /// then `stall` before closing) and records each request's head.
+    async fn raw_server(
+        answer: Vec<u8>,
+        stall: Duration,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (answer, record) = (answer.clone(), record.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n")
+                        && socket.read(&mut byte).await.unwrap_or(0) == 1
+                    {
+                        head.push(byte[0]);
+                    }
+                    record
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&head).into_owned());
+                    let _ = socket.write_all(&answer).await;
+                    tokio::time::sleep(stall).await;
+                });
+            }
+        });
+        (address, seen)
+    }
+
+    fn transport(timeout: Duration, proxy: &ProxyRule) -> Transport {
+        let retry = RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        };
+        Transport::with_proxy(timeout, retry, proxy).unwrap()
+    }
+
+    async fn get(transport: &Transport, url: &str) -> Result<Vec<u8>, TransportError> {
+        let deadline = Deadline::after(Duration::from_secs(20));
+        let url = url.to_string();
+        transport
+            .send("test", Idempotency::Safe, &deadline, |client| {
+                client.get(&url)
+            })
+            .await?
+            .body()
+            .await
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_cap_are_refused_with_or_without_a_length() {
+        let transport = transport(Duration::from_secs(10), &ProxyRule::default());
+        let declared = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY_BYTES + 1
+        );
+        let (address, _) = raw_server(declared.into_bytes(), Duration::ZERO).await;
+        let error = get(&transport, &format!("http://{address}/"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, TransportError::TooLarge { .. }), "{error}");
+
+        let mut chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..9 {
+            chunked.extend(format!("{:x}\r\n", chunk.len()).bytes());
+            chunked.extend(&chunk);
+            chunked.extend(b"\r\n");
+        }
+        chunked.extend(b"0\r\n\r\n");
+        let (address, _) = raw_server(chunked, Duration::ZERO).await;
+        let error = get(&transport, &format!("http://{address}/"))
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("larger than 8388608 bytes"),
+            "{error}"
+        );
+
+        let small = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec();
+        let (address, _) = raw_server(small, Duration::ZERO).await;
+        assert_eq!(
+            get(&transport, &format!("http://{address}/"))
+                .await
+                .unwrap(),
+            b"{}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_is_a_timeout() {
+        let transport = transport(Duration::from_millis(500), &ProxyRule::default());
+        let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"value\":".to_vec();
+        let (address, _) = raw_server(partial, Duration::from_secs(5)).await;
+        let error = get(&transport, &format!("http://{address}/"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, TransportError::Timeout(_)), "{error:?}");
+        assert!(error.to_string().contains("request timeout"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn plain_http_never_goes_through_a_proxy_and_https_may() {
+        let (proxy, proxied) = raw_server(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            Duration::ZERO,
+        )
+        .await;
+        let proxy_url = format!("http://{proxy}");
+        let rule = ProxyRule::from_lookup(|name| {
+            ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"]
+                .contains(&name)
+                .then(|| proxy_url.clone())
+        });
+        let transport = transport(Duration::from_secs(5), &rule);
+        let (server, direct) = raw_server(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            Duration::ZERO,
+        )
+        .await;
+        assert_eq!(
+            get(&transport, &format!("http://{server}/token"))
+                .await
+                .unwrap(),
+            b"ok"
+        );
+        assert_eq!(direct.lock().unwrap().len(), 1);
+        assert!(
+            proxied.lock().unwrap().is_empty(),
+            "plain http went to the proxy"
+        );
+
+        // https: only a CONNECT naming the host reaches the proxy (which refuses it here).
+        let _ = get(&transport, "https://login.microsoftonline.com/x").await;
+        let seen = proxied.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(
+            seen[0].starts_with("CONNECT login.microsoftonline.com:443 "),
+            "{seen:?}"
+        );
     }
 
     #[test]

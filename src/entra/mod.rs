@@ -20,7 +20,7 @@ use crate::certificate::CertificateCredential;
 use crate::domain::TenantId;
 use crate::federation::{FederationError, WebIdentityTokens};
 use crate::secret::{ClientCredential, EntraCredentials, Freshness, SecretError, SecretStore};
-use crate::sensitive::Sensitive;
+use crate::sensitive::{Sensitive, quote_untrusted};
 use crate::transport::{Deadline, Idempotency, Transport, TransportError};
 
 /// Refresh this long before expiry (or at half-life for short-lived tokens).
@@ -106,8 +106,59 @@ impl Proof {
 
 #[derive(Deserialize)]
 struct TokenResponse {
+    #[serde(default)]
     access_token: String,
+    /// Seconds; the v1 endpoint and some proxies send it as a string (`"3599"`).
+    #[serde(default, deserialize_with = "lenient_seconds")]
     expires_in: Option<u64>,
+}
+
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Number(number) => number
+            .as_u64()
+            .or_else(|| number.as_f64().filter(|s| *s >= 0.0).map(|s| s as u64)),
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// What is wrong with a token Entra answered 200 with, if anything. The token itself is
+/// never quoted. A bearer token is printable ASCII without spaces (RFC 6750 b64token).
+fn unusable_token(token: &str) -> Option<&'static str> {
+    if token.is_empty() {
+        Some("an empty access_token")
+    } else if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+        Some("an access_token with control characters, spaces or non-ASCII characters")
+    } else {
+        None
+    }
+}
+
+/// Entra's error answer with the proof we sent (client secret or assertion) and anything
+/// token-like redacted, and each text capped: an endpoint that echoes the request must not
+/// put a credential into an error.
+fn redacted(body: TokenErrorBody, proof: &Proof) -> TokenErrorBody {
+    let sent = match &proof.value {
+        ProofValue::Secret(value) | ProofValue::Assertion(value) => value.expose(),
+    };
+    let clean = |text: String| {
+        let text = if sent.is_empty() {
+            text
+        } else {
+            text.replace(sent, "[redacted]")
+        };
+        quote_untrusted(&text)
+    };
+    TokenErrorBody {
+        error: clean(body.error),
+        error_description: clean(body.error_description),
+        error_codes: body.error_codes,
+        trace_id: clean(body.trace_id),
+        correlation_id: clean(body.correlation_id),
+    }
 }
 
 /// A bearer token and when to stop using it.
@@ -165,16 +216,30 @@ impl TokenClient {
             .map_err(|error: TransportError| unavailable(error.to_string()))?;
         let status = sent.response.status();
         let body = sent
-            .response
-            .bytes()
+            .body()
             .await
             .map_err(|error| unavailable(format!("reading the answer failed: {error}")))?;
         if status.is_success() {
+            // A 200 without a usable token is the endpoint's fault, not the credentials' and
+            // not a network failure: say so, and do not retry it here.
+            let bad_answer = |what: &str| {
+                unavailable(format!(
+                    "it gave a bad answer: HTTP {status} with {what}. Check that AZURE_CLOUD (or \
+                     the authority endpoint) points at Microsoft's token endpoint and that no \
+                     proxy rewrites its answers; the next run will try again"
+                ))
+            };
             let token: TokenResponse = serde_json::from_slice(&body)
-                .map_err(|_| unavailable(format!("HTTP {status} without a token in the body")))?;
+                .map_err(|_| bad_answer("no JSON token in the body"))?;
+            if let Some(problem) = unusable_token(&token.access_token) {
+                return Err(bad_answer(problem));
+            }
             return Ok(fresh_token(token));
         }
-        let error = serde_json::from_slice::<TokenErrorBody>(&body).unwrap_or_default();
+        let error = redacted(
+            serde_json::from_slice::<TokenErrorBody>(&body).unwrap_or_default(),
+            proof,
+        );
         if status.is_server_error() || status.as_u16() == 429 || error.error.is_empty() {
             let code = error
                 .error_codes
@@ -378,6 +443,48 @@ mod tests {
         });
         assert!(token.is_fresh());
         assert!(token.refresh_at <= Instant::now() + Duration::from_secs(1));
+    }
+
+    #[test]
+    fn expires_in_may_be_a_string() {
+        let token: TokenResponse = serde_json::from_str(
+            r#"{"token_type":"Bearer","expires_in":"3599","access_token":"eyJ0"}"#,
+        )
+        .unwrap();
+        assert_eq!(token.expires_in, Some(3599));
+        let token: TokenResponse =
+            serde_json::from_str(r#"{"expires_in":null,"access_token":"eyJ0"}"#).unwrap();
+        assert_eq!(token.expires_in, None);
+    }
+
+    #[test]
+    fn empty_or_control_character_tokens_are_unusable() {
+        assert!(unusable_token("").is_some());
+        assert!(unusable_token("eyJ0\r\nX-Injected: 1").is_some());
+        assert!(unusable_token("eyJ0 eyJ1").is_some());
+        assert!(unusable_token("eyJ0eXAi.eyJhdWQi.c2ln-_~+/=").is_none());
+    }
+
+    #[test]
+    fn an_echoed_request_never_puts_the_proof_in_the_error() {
+        let secret = "Zx9~canary.secret";
+        for proof in [
+            Proof::client_secret(Sensitive::new(secret)),
+            Proof::assertion(Sensitive::new(secret), ProofKind::ClientSecret),
+        ] {
+            let body = TokenErrorBody {
+                error: "invalid_request".into(),
+                error_description: format!(
+                    "AADSTS90100: Bad request client_id=x&client_secret={secret}&grant_type=client_credentials {}",
+                    "x".repeat(5000)
+                ),
+                error_codes: vec![90100],
+                ..TokenErrorBody::default()
+            };
+            let text = rejected(redacted(body, &proof), &proof.kind).to_string();
+            assert!(!text.contains(secret), "{text}");
+            assert!(text.len() < 3000, "{}", text.len());
+        }
     }
 
     #[test]
