@@ -117,3 +117,191 @@ def test_text_logs_cannot_be_forged_by_a_display_name(sim, invoke, scenario):
     assert run.succeeded, run.error_message
     assert not any(line.startswith("ERROR forged") for line in run.logs), run.log_text()
     assert any("\\nERROR forged line" in line for line in run.logs), run.log_text()
+
+
+# -- Graph: throttling against the deadline, 504 to a trigger, request bodies -----------------
+
+def test_a_retry_after_beyond_the_deadline_reports_graphs_answer(sim, invoke):
+    """A 429 asking for longer than the invocation has left: Graph did not act, so the admin
+    gets GraphThrottled with the wait asked for and the request-id, never "may or may not"."""
+    sim.add_faults([{"path_contains": "/restart", "status": 429, "headers": {"Retry-After": "120"}}])
+    run = invoke({}, timeout_s=8)
+    assert run.error_type == "GraphThrottled", run.error_message
+    assert "120" in run.error_message and "request-id" in run.error_message
+    assert "may or may not" not in run.error_message
+    assert len(graph_calls(sim, "POST", "/restart")) == 1
+
+
+def test_a_503_with_a_long_retry_after_is_graph_unavailable(sim, invoke):
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 503,
+                     "headers": {"Retry-After": "300"}}])
+    run = invoke({"action": "status"}, timeout_s=8)
+    assert run.error_type == "GraphUnavailable", run.error_message
+    assert "300" in run.error_message and "request-id" in run.error_message
+
+
+def test_a_plain_restart_sends_an_empty_json_object(sim, invoke):
+    assert only_job(invoke({}).ok())["result"] == "triggered"
+    [post] = graph_calls(sim, "POST", "/restart")
+    assert post["json_body"] == {}, post
+
+
+def test_a_504_to_a_restart_that_graph_acted_on_is_not_sent_again(sim, invoke):
+    sim.add_faults([{"path_contains": "/restart", "status": 504, "when": "after", "times": 1}])
+    job = only_job(invoke({}).ok())
+    assert job["result"] == "triggered"
+    assert sim.state()["service_principals"][0]["jobs"][0]["restart_count"] == 1
+    assert len(graph_calls(sim, "POST", "/restart")) == 1
+
+
+def test_a_504_to_a_restart_that_graph_did_not_act_on_is_sent_again(sim, invoke):
+    sim.add_faults([{"path_contains": "/restart", "status": 504, "times": 1}])
+    job = only_job(invoke({}).ok())
+    assert job["result"] == "triggered"
+    assert sim.state()["service_principals"][0]["jobs"][0]["restart_count"] == 1
+    assert [c["status"] for c in graph_calls(sim, "POST", "/restart")] == [504, 204]
+
+
+# -- Graph: the 0001-01-01 placeholder, running cycles, quarantine after a restart -----------
+
+PLACEHOLDER = "0001-01-01T00:00:00Z"
+
+
+def job_of(scenario):
+    return scenario["service_principals"][0]["jobs"][0]
+
+
+def test_a_brand_new_job_with_placeholder_times_is_not_judged(sim, scenario, invoke):
+    """Microsoft's examples: steadyStateLastAchievedTime 0001-01-01 and, for a job in its
+    first cycle, a placeholder lastExecution with state Failed and error code None."""
+    job_of(scenario).update(
+        status_code="NotRun", steadyStateLastAchievedTime=PLACEHOLDER, steadyStateFirstAchievedTime="",
+        last_execution={"activityIdentifier": None, "countEntitled": 0, "countExported": 0, "countEscrowed": 0,
+                        "state": "Failed", "timeBegan": PLACEHOLDER, "timeEnded": PLACEHOLDER,
+                        "error": {"code": "None", "message": "", "tenantActionable": False}},
+        last_successful_execution=None)
+    sim.set_scenario(scenario)
+    run = invoke({"action": "status"})
+    job = only_job(run.ok())
+    assert job["health"]["healthy"], job["health"]
+    assert "0001" not in json.dumps(job["health"])
+    assert job["lastExecution"] is None, "a placeholder execution is no execution"
+
+
+def test_a_placeholder_last_execution_does_not_block_a_restart(sim, scenario, invoke):
+    job_of(scenario).update(last_execution={"state": "Failed", "timeBegan": PLACEHOLDER, "timeEnded": "",
+                                            "error": {"code": "None"}})
+    sim.set_scenario(scenario)
+    job = only_job(invoke({}).ok())
+    assert job["result"] == "triggered", job.get("skipReason")
+
+
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_running_cycle_with_a_non_null_end_is_left_alone(sim, scenario, invoke):
+    """timeEnded is non-nullable in Microsoft's schema: a running cycle may carry the
+    placeholder, or the previous cycle's end (before its own begin)."""
+    from datetime import datetime, timedelta, timezone
+    began = datetime.now(timezone.utc) - timedelta(minutes=30)
+    for ended in (PLACEHOLDER, _iso(began - timedelta(hours=1))):
+        job_of(scenario).update(last_execution={"state": "Succeeded", "timeBegan": _iso(began),
+                                                "timeEnded": ended})
+        sim.set_scenario(scenario)
+        job = only_job(invoke({}).ok())
+        assert job["result"] == "skipped", (ended, job)
+        assert "in progress" in job["skipReason"], job["skipReason"]
+        assert graph_calls(sim, "POST") == []
+
+
+def test_a_plain_restart_lifts_quarantine_in_the_judgement(sim, scenario, invoke):
+    job_of(scenario).update(quarantine={"reason": "EncounteredQuarantineException",
+                                        "currentBegan": "2026-11-28T06:00:00Z", "seriesCount": 2})
+    sim.set_scenario(scenario)
+    run = invoke({})
+    job = only_job(run.ok())
+    assert job["result"] == "triggered"
+    assert not job["health"]["quarantined"], job["health"]
+    assert "Quarantined" not in [p["code"] for p in job["health"]["problems"]]
+    [metrics] = [line for line in run.json_logs() if "_aws" in line]
+    assert metrics["Quarantined"] == 0
+
+
+def test_a_restart_that_keeps_quarantine_still_reports_it(sim, scenario, invoke):
+    job_of(scenario).update(quarantine={"reason": "EncounteredQuarantineException",
+                                        "currentBegan": "2026-11-28T06:00:00Z", "seriesCount": 2})
+    sim.set_scenario(scenario)
+    job = only_job(invoke({"resetScope": "Watermark"}).ok())
+    assert job["result"] == "triggered"
+    assert job["health"]["quarantined"]
+
+
+# -- Graph: bad ids, duplicates, endless paging, huge and hostile answers ----------------------
+
+JOB_ID = "AWSSCIM.4f9a2c1b8e7d4f60a1b2c3d4e5f60718.8d3f5a2e-6b1c-4e9f-a7d2-3c5b8e1f0a94"
+OLD_RUN = {"state": "Succeeded", "timeBegan": "2026-01-01T00:00:00Z", "timeEnded": "2026-01-01T00:01:00Z"}
+
+
+def _job(job_id):
+    return {"id": job_id, "templateId": "AWSSCIM",
+            "status": {"code": "Active", "lastExecution": OLD_RUN}}
+
+
+def test_jobs_with_bad_ids_are_skipped_and_duplicates_acted_on_once(sim, invoke):
+    listed = [_job(".."), _job("."), _job(""), _job(None), _job(JOB_ID), _job(JOB_ID)]
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200,
+                     "body": {"value": listed}}])
+    run = invoke({})
+    report = run.ok()
+    posts = graph_calls(sim, "POST")
+    assert [p["decoded_path"].rsplit("/", 2)[-2] for p in posts] == [JOB_ID], posts
+    assert sim.state()["service_principals"][0]["jobs"][0]["restart_count"] == 1
+    assert [job["jobId"] for job in report["jobs"]] == [JOB_ID]
+    text = json.dumps(report)
+    assert "4 jobs" in text or "skipped 4" in text or "4 listed jobs" in text, report
+
+
+def test_a_self_referencing_next_link_ends_paging_with_an_error(sim, invoke):
+    link = sim.url + "/v1.0/servicePrincipals/2f6e8a1c-4d3b-4c9e-b5a7-6d8f0e1c2b3a/synchronization/jobs?$skiptoken=x"
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200,
+                     "body": {"value": [_job(JOB_ID)], "@odata.nextLink": link}}])
+    run = invoke({"action": "status"}, timeout_s=20)
+    assert run.error_type == "GraphError", run.error_message
+    assert "next" in run.error_message.lower()
+    assert len(graph_calls(sim, "GET", "/synchronization/jobs")) <= 3
+
+
+def test_an_echoed_token_in_graphs_error_is_redacted(sim, invoke):
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "status": 400, "body": {"error": {
+        "code": "BadRequest",
+        "message": "Bad header: Authorization: Bearer simtok-ECHOED eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl "
+                   + "x" * 10_000}}}])
+    run = invoke({"action": "status"})
+    assert run.error_type == "GraphBadRequest"
+    assert "simtok-" not in run.error_message and "eyJhbGciOi" not in run.error_message
+    assert "[redacted]" in run.error_message
+    assert len(run.error_message) < 4000
+    assert "simtok-ECHOED" not in run.log_text()
+
+
+def test_a_graph_answer_over_the_cap_is_a_clear_error(sim, invoke):
+    huge = {"value": [_job(JOB_ID)], "padding": "x" * (9 * 1024 * 1024)}
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200, "body": huge}])
+    run = invoke({"action": "status"})
+    assert run.error_type == "GraphError", run.error_message
+    assert "larger than" in run.error_message
+
+
+def test_invalid_request_lists_the_valid_fields_once(invoke):
+    run = invoke({"actoin": "status"})
+    assert run.error_type == "InvalidRequest"
+    assert run.error_message.count("waitLimitSeconds") == 1, run.error_message
+    assert "actoin" in run.error_message
+
+
+def test_service_principal_not_found_does_not_blame_owned_by(sim, invoke):
+    run = invoke({"action": "status"}, env={"APP_DISPLAY_NAME": "No Such App"})
+    assert run.error_type == "ServicePrincipalNotFound"
+    assert "only sees" not in run.error_message
+    assert "AWS IAM Identity Center (successor to AWS Single Sign-On)" in run.error_message
