@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::graph::GraphClient;
-use crate::graph::model::{SynchronizationJob, parse_time};
+use crate::graph::model::{SynchronizationJob, TaskExecution};
 use crate::report::{CycleReport, CycleState};
 use crate::transport::Deadline;
 
@@ -70,51 +70,57 @@ pub async fn wait_for_cycle(
     }
 }
 
+/// Whether the job shows a cycle begun since `since`: its last execution began then or
+/// later, or its progress reports a running cycle observed since then. Also how a trigger
+/// whose answer was lost is recognised as having been acted on.
+pub fn shows_cycle_since(job: &SynchronizationJob, since: OffsetDateTime) -> bool {
+    execution_since(job, since).is_some() || progress_since(job, since)
+}
+
+fn execution_since(job: &SynchronizationJob, since: OffsetDateTime) -> Option<&TaskExecution> {
+    job.last_execution().filter(|execution| {
+        execution
+            .began()
+            .is_some_and(|began| began >= since - CLOCK_SKEW)
+    })
+}
+
+fn progress_since(job: &SynchronizationJob, since: OffsetDateTime) -> bool {
+    job.running_progress(OffsetDateTime::now_utc())
+        .is_some_and(|step| step.observed().is_none_or(|at| at >= since - CLOCK_SKEW))
+}
+
 fn observe(
     job: Option<&SynchronizationJob>,
     triggered_at: OffsetDateTime,
     started: Instant,
 ) -> CycleReport {
     let waited_ms = started.elapsed().as_millis() as u64;
-    let execution = job
-        .and_then(SynchronizationJob::last_execution)
-        .filter(|execution| {
-            execution
-                .time_began
-                .as_deref()
-                .and_then(parse_time)
-                .is_some_and(|began| began >= triggered_at - CLOCK_SKEW)
-        })
-        .cloned();
-    let Some(execution) = execution else {
-        return CycleReport {
-            state: CycleState::NotStarted,
-            execution: None,
-            duration_seconds: None,
-            waited_ms,
-            note: None,
-        };
-    };
-    let began = execution.time_began.as_deref().and_then(parse_time);
-    let ended = execution.time_ended.as_deref().and_then(parse_time);
-    let (state, duration_seconds) = match (began, ended) {
-        (Some(began), Some(ended)) => {
-            (CycleState::Finished, Some((ended - began).as_seconds_f64()))
-        }
-        _ => (CycleState::Running, None),
-    };
-    CycleReport {
+    let report = |state, execution: Option<&TaskExecution>| CycleReport {
         state,
-        execution: Some(execution),
-        duration_seconds,
+        duration_seconds: execution.and_then(TaskExecution::duration_seconds),
+        execution: execution.cloned(),
         waited_ms,
         note: None,
+    };
+    let Some(job) = job else {
+        return report(CycleState::NotStarted, None);
+    };
+    match execution_since(job, triggered_at) {
+        // Not `timeEnded == null` alone (non-nullable in Microsoft's schema): an end before
+        // the begin, or the placeholder, is a cycle still running.
+        Some(execution) if execution.is_running() => report(CycleState::Running, Some(execution)),
+        Some(execution) => report(CycleState::Finished, Some(execution)),
+        // Graph may show the new cycle's progress before its lastExecution.
+        None if progress_since(job, triggered_at) => report(CycleState::Running, None),
+        None => report(CycleState::NotStarted, None),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::model::parse_time;
 
     fn job(began: &str, ended: &str, state: &str) -> SynchronizationJob {
         serde_json::from_str(&format!(
@@ -150,5 +156,37 @@ mod tests {
         assert_eq!(cycle.state, CycleState::Finished);
         assert_eq!(cycle.duration_seconds, Some(30.5));
         assert!(cycle.failed());
+    }
+
+    #[test]
+    fn a_running_cycle_has_no_null_end_and_never_a_negative_duration() {
+        let trigger = parse_time("2026-11-28T10:00:00Z").unwrap();
+        let now = Instant::now();
+        for ended in [
+            "\"0001-01-01T00:00:00Z\"",
+            "\"\"",
+            "\"2026-11-28T09:30:00Z\"",
+        ] {
+            let running = job("\"2026-11-28T10:00:01Z\"", ended, "\"Succeeded\"");
+            let cycle = observe(Some(&running), trigger, now);
+            assert_eq!(cycle.state, CycleState::Running, "{ended}");
+            assert_eq!(cycle.duration_seconds, None, "{ended}");
+        }
+    }
+
+    #[test]
+    fn progress_since_the_trigger_is_a_running_cycle() {
+        let trigger = OffsetDateTime::now_utc() - time::Duration::minutes(1);
+        let observed = (trigger + time::Duration::seconds(20))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let job: SynchronizationJob = serde_json::from_str(&format!(
+            r#"{{"id":"j","status":{{"lastExecution":{{"timeBegan":"2026-01-01T00:00:00Z","timeEnded":"2026-01-01T00:01:00Z","state":"Succeeded"}},
+                "progress":[{{"completedUnits":3,"totalUnits":10,"units":"Objects","progressObservationDateTime":"{observed}"}}]}}}}"#
+        ))
+        .unwrap();
+        let cycle = observe(Some(&job), trigger, Instant::now());
+        assert_eq!(cycle.state, CycleState::Running);
+        assert!(shows_cycle_since(&job, trigger));
     }
 }

@@ -73,6 +73,16 @@ impl ResetScope {
     pub fn criteria(&self) -> Option<String> {
         (!self.is_plain()).then(|| self.0.join(","))
     }
+
+    /// Whether a restart with this scope clears quarantine: Microsoft documents that an empty
+    /// reset scope does, as do `QuarantineState` and `Full`.
+    pub fn lifts_quarantine(&self) -> bool {
+        self.is_plain()
+            || self
+                .0
+                .iter()
+                .any(|value| matches!(*value, "QuarantineState" | "Full"))
+    }
 }
 
 impl FromStr for ResetScope {

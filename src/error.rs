@@ -29,10 +29,12 @@ pub enum SyncError {
     Graph(GraphError),
     #[error(
         "no enterprise application named {name:?} was found in the tenant: check APP_DISPLAY_NAME \
-         (or appDisplayName / app_display_name) against Entra ID > Enterprise applications, \
-         or set SERVICE_PRINCIPAL_ID to its object id. If the app uses \
-         Application.ReadWrite.OwnedBy, it only sees applications whose owner it is: add its \
-         service principal as an owner of the enterprise application"
+         (or appDisplayName / app_display_name) against Entra ID > Enterprise applications (the \
+         gallery app is named \"AWS IAM Identity Center (successor to AWS Single Sign-On)\" \
+         unless it was renamed), or better, set SERVICE_PRINCIPAL_ID to its object id. The \
+         search sees every enterprise application (Application.Read.All and \
+         Application.ReadWrite.OwnedBy both list all of them), so this is the name, not a \
+         permission"
     )]
     ServicePrincipalNotFound { name: String },
     #[error(

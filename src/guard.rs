@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::domain::Action;
-use crate::graph::model::{Progress, SynchronizationJob, parse_time};
-
-/// An unfinished progress report older than this belongs to a cycle that is long gone.
-const PROGRESS_STALE_AFTER: time::Duration = time::Duration::hours(2);
+use crate::graph::model::SynchronizationJob;
 
 pub struct TriggerGuard {
     min_interval: Duration,
@@ -82,16 +79,21 @@ fn refusal(
             "start is only for a paused or quarantined job (Microsoft: do not call start while the job runs on its schedule) and this job is {code}; use restart, or send \"force\": true"
         ));
     }
-    if let Some(observed) = unfinished_progress(&status.progress, now) {
+    if let Some(step) = job.running_progress(now) {
+        let (done, total) = (
+            step.completed_units.unwrap_or_default(),
+            step.total_units.unwrap_or_default(),
+        );
         return Some(format!(
-            "a provisioning cycle is in progress ({observed}); triggering now could harm it. It was left alone; send \"force\": true to override"
+            "a provisioning cycle is in progress ({done} of {total} units done); triggering now could harm it. It was left alone; send \"force\": true to override"
         ));
     }
     let last = status.last_execution.unwrap_or_default();
-    let began = last.time_began.as_deref().and_then(parse_time);
     let interval = format!("{}s (MIN_TRIGGER_INTERVAL)", min_interval.as_secs());
-    if let Some(began) = began {
-        if last.time_ended.is_none() {
+    if let Some(began) = last.began() {
+        // Not `timeEnded == null` alone: Microsoft's schema makes it non-nullable, so a
+        // running cycle may show the placeholder or the previous cycle's end instead.
+        if last.is_running() {
             return Some(format!(
                 "a provisioning cycle is in progress (began {began}); triggering now could harm it. It was left alone; send \"force\": true to override"
             ));
@@ -113,22 +115,10 @@ fn refusal(
     }
 }
 
-/// A progress report of an unfinished cycle, observed recently enough to still be running.
-fn unfinished_progress(progress: &[Progress], now: OffsetDateTime) -> Option<String> {
-    progress.iter().find_map(|step| {
-        let (done, total) = (step.completed_units?, step.total_units?);
-        let observed = step
-            .progress_observation_date_time
-            .as_deref()
-            .and_then(parse_time);
-        let recent = observed.is_none_or(|at| now - at < PROGRESS_STALE_AFTER);
-        (done < total && recent).then(|| format!("{done} of {total} units done"))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::model::parse_time;
 
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -171,6 +161,29 @@ mod tests {
         assert!(
             reason.contains("300s ago") && reason.contains("MIN_TRIGGER_INTERVAL"),
             "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_running_cycle_is_seen_without_a_null_end() {
+        for ended in ["0001-01-01T00:00:00Z", "", "2026-11-28T08:00:00Z"] {
+            let running = job("Active", "2026-11-28T09:30:00Z", Some(ended));
+            let reason = refusal(Action::Restart, &running, now(), MINUTE, None)
+                .unwrap_or_else(|| panic!("{ended:?} was not seen running"));
+            assert!(reason.contains("in progress"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn placeholder_times_are_no_cycle() {
+        let never = job(
+            "NotRun",
+            "0001-01-01T00:00:00Z",
+            Some("0001-01-01T00:00:00Z"),
+        );
+        assert_eq!(
+            refusal(Action::Restart, &never, now(), 10 * MINUTE, None),
+            None
         );
     }
 

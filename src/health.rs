@@ -27,6 +27,19 @@ pub struct Health {
     pub problems: Vec<Problem>,
 }
 
+impl Health {
+    /// The judgement once a trigger that clears quarantine (start, a plain restart, or a
+    /// restart with QuarantineState or Full) was accepted: the status read before it no
+    /// longer holds, so quarantine is no problem any more.
+    pub fn quarantine_lifted(mut self) -> Self {
+        self.quarantined = false;
+        self.problems
+            .retain(|problem| problem.code != "Quarantined");
+        self.healthy = self.problems.is_empty();
+        self
+    }
+}
+
 pub fn judge(job: &SynchronizationJob, now: OffsetDateTime) -> Health {
     let status = job.status.clone().unwrap_or_default();
     let mut problems = Vec::new();
@@ -153,6 +166,38 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn placeholder_times_and_executions_are_never() {
+        let health = judge(
+            &job(
+                r#"{"id":"j","status":{"code":"NotRun","steadyStateLastAchievedTime":"0001-01-01T00:00:00Z",
+                 "lastExecution":{"state":"Failed","timeBegan":"0001-01-01T00:00:00Z","timeEnded":"0001-01-01T00:00:00Z",
+                   "error":{"code":"None","message":"","tenantActionable":false}}}}"#,
+            ),
+            now(),
+        );
+        assert!(health.healthy, "{health:?}");
+        let health = judge(
+            &job(r#"{"id":"j","status":{"steadyStateLastAchievedTime":""}}"#),
+            now(),
+        );
+        assert!(health.healthy, "{health:?}");
+    }
+
+    #[test]
+    fn a_lifted_quarantine_is_no_longer_a_problem() {
+        let health = judge(
+            &job(
+                r#"{"id":"j","status":{"code":"Quarantine","countSuccessiveCompleteFailures":1,"quarantine":{"reason":"Unknown"}}}"#,
+            ),
+            now(),
+        );
+        assert!(health.quarantined);
+        let lifted = health.quarantine_lifted();
+        assert!(!lifted.quarantined && !lifted.healthy);
+        assert_eq!(lifted.problems.len(), 1, "{lifted:?}");
     }
 
     #[test]

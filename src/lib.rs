@@ -61,7 +61,9 @@ pub use request::{Payload, REQUEST_FIELDS, RequestError, SyncRequest};
 
 // The parsers and judges the property tests and fuzz targets drive.
 pub use cycle::wait_for_cycle;
-pub use graph::model::{Page, ServicePrincipal, SynchronizationJob, TaskExecution, parse_time};
+pub use graph::model::{
+    Page, ServicePrincipal, SynchronizationJob, TaskExecution, is_placeholder_time, parse_time,
+};
 pub use guard::TriggerGuard;
 pub use health::judge;
 pub use secret::{ClientCredential, EntraCredentials, SECRET_KEYS, SecretError, SecretKeys};

@@ -40,12 +40,12 @@ fn check_triggers(reports: &[JobReport]) -> Result<(), SyncError> {
             let error = job.failure.as_ref().map(ToString::to_string);
             format!("{}: {}", job.job_id, error.unwrap_or_default())
         })
-        .collect::<Vec<_>>()
-        .join("; ");
+        .collect::<Vec<_>>();
+    let details = join_capped(details, "; ");
     let triggered = if triggered.is_empty() {
         "none".to_string()
     } else {
-        triggered.join(", ")
+        join_capped(triggered.into_iter().map(str::to_string).collect(), ", ")
     };
     Err(SyncError::JobsFailed {
         failed: failures.len(),
@@ -91,7 +91,7 @@ fn check_cycles(reports: &[JobReport]) -> Result<(), SyncError> {
         return Ok(());
     }
     Err(SyncError::CycleFailed {
-        details: failed.join("; "),
+        details: join_capped(failed, "; "),
     })
 }
 
@@ -116,10 +116,28 @@ fn check_health(reports: &[JobReport]) -> Result<(), SyncError> {
                 .collect();
             format!("job {}: {}", job.job_id, problems.join("; "))
         })
-        .collect::<Vec<_>>()
-        .join(" | ");
+        .collect::<Vec<_>>();
+    let details = join_capped(details, " | ");
     Err(SyncError::Unhealthy {
         details,
         quarantined: unhealthy.iter().any(|job| job.state.health.quarantined),
     })
+}
+
+/// Jobs named in one error message at most; the report has all of them.
+const MAX_JOBS_IN_MESSAGE: usize = 10;
+
+/// The first [`MAX_JOBS_IN_MESSAGE`] items, and how many more there are: an error message
+/// about thousands of jobs must stay readable (and far under Lambda's 6 MB).
+fn join_capped(items: Vec<String>, separator: &str) -> String {
+    let more = items.len().saturating_sub(MAX_JOBS_IN_MESSAGE);
+    let mut text = items
+        .into_iter()
+        .take(MAX_JOBS_IN_MESSAGE)
+        .collect::<Vec<_>>()
+        .join(separator);
+    if more > 0 {
+        text.push_str(&format!("{separator}and {more} more (see the logs)"));
+    }
+    text
 }

@@ -203,6 +203,12 @@ pub struct Report {
     pub reset_scope: Option<String>,
     pub service_principal: ServicePrincipal,
     pub jobs: Vec<JobReport>,
+    /// Jobs Graph listed that were not acted on: no usable id, or listed twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_jobs: Vec<IgnoredJob>,
+    /// Jobs left out of `jobs` to keep the report under Lambda's response limit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub jobs_omitted: usize,
     pub started_at: String,
     pub duration_ms: u64,
     pub function_version: &'static str,
@@ -211,7 +217,49 @@ pub struct Report {
     pub provision: Option<ProvisionReport>,
 }
 
+/// A job Graph listed that was left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IgnoredJob {
+    pub job_id: String,
+    pub reason: String,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+/// Lambda refuses a response over 6 MB (6,291,456 bytes); the report stays well below.
+pub const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
+
 impl Report {
+    /// Drops jobs from the end of the list until the report fits [`MAX_REPORT_BYTES`], and
+    /// says how many were left out (each one's summary line is in the logs).
+    pub fn fit_response_limit(&mut self) {
+        if json_len(self) <= MAX_REPORT_BYTES {
+            return;
+        }
+        let total = self.jobs.len();
+        let jobs = std::mem::take(&mut self.jobs);
+        self.ignored_jobs.truncate(100);
+        // Room for the rest of the report and the sentence added to the summary.
+        let mut budget = MAX_REPORT_BYTES.saturating_sub(json_len(self) + 512);
+        for job in jobs {
+            let cost = json_len(&job) + 1;
+            if cost > budget {
+                break;
+            }
+            budget -= cost;
+            self.jobs.push(job);
+        }
+        self.jobs_omitted = total - self.jobs.len();
+        self.summary.push_str(&format!(
+            "; {} of {total} jobs left out of this report to stay under Lambda's 6 MB response \
+             limit (every job has a \"job summary\" line in the logs)",
+            self.jobs_omitted
+        ));
+    }
+
     /// One sentence for humans: "restart: 1 job of AWS IAM Identity Center triggered".
     pub fn summarize(action: Action, dry_run: bool, app: &str, jobs: &[JobReport]) -> String {
         let count = |result| jobs.iter().filter(|job| job.result == result).count();
@@ -239,5 +287,49 @@ impl Report {
             text.push_str(&format!(", {unhealthy} unhealthy"));
         }
         text
+    }
+}
+
+/// Serialized size of a part of the report.
+fn json_len<T: Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_over_the_response_limit_drops_jobs_and_says_so() {
+        let job: SynchronizationJob = serde_json::from_str(&format!(
+            r#"{{"id":"AWSSCIM.x","status":{{"code":"Active","troubleshootingUrl":"https://example.com/{}"}}}}"#,
+            "x".repeat(2000)
+        ))
+        .unwrap();
+        let now = OffsetDateTime::now_utc();
+        let jobs: Vec<JobReport> = (0..4000)
+            .map(|_| JobReport::new("sp", &job, Action::Status, now))
+            .collect();
+        let mut report = Report {
+            summary: "status: 4000 jobs read".into(),
+            action: Action::Status,
+            dry_run: false,
+            reset_scope: None,
+            service_principal: ServicePrincipal::default(),
+            jobs,
+            ignored_jobs: Vec::new(),
+            jobs_omitted: 0,
+            started_at: String::new(),
+            duration_ms: 0,
+            function_version: "test",
+        };
+        assert!(json_len(&report) > 6 * 1024 * 1024);
+        report.fit_response_limit();
+        assert!(json_len(&report) <= MAX_REPORT_BYTES);
+        assert_eq!(report.jobs.len() + report.jobs_omitted, 4000);
+        assert!(report.jobs_omitted > 0);
+        assert!(report.summary.contains("left out"), "{}", report.summary);
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(text.contains("\"jobsOmitted\""));
     }
 }

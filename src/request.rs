@@ -154,13 +154,22 @@ impl SyncRequest {
     fn from_object(object: &Value) -> Result<Self, RequestError> {
         let raw: RawRequest = serde_path_to_error::deserialize(object).map_err(|error| {
             let path = error.path().to_string();
-            let inner = error.into_inner();
+            let inner = without_field_list(&error.into_inner().to_string());
             match path.as_str() {
-                "." | "" => RequestError::Invalid(inner.to_string()),
+                "." | "" => RequestError::Invalid(inner),
                 _ => RequestError::Invalid(format!("`{path}`: {inner}")),
             }
         })?;
         raw.validate()
+    }
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`…" without the list: the message
+/// lists the valid fields once, itself.
+fn without_field_list(text: &str) -> String {
+    match text.split_once(", expected one of ") {
+        Some((head, _)) if head.starts_with("unknown field") => head.to_string(),
+        _ => text.to_string(),
     }
 }
 

@@ -18,8 +18,6 @@ const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(900);
 /// The largest answer read into memory. Graph pages and token answers are kilobytes; a
 /// bigger body is refused before it can exhaust a 128 MB function.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// A `Retry-After` beyond this is not a wait any invocation can honour; read it as this.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// The invocation's time window: when it began, and by when it must have answered.
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +128,7 @@ impl RetryPolicy {
 pub enum Idempotency {
     /// Reads and token requests: safe to repeat.
     Safe,
-    /// Triggers: repeat only when the server says it did not act (429/503/504) or the
+    /// Triggers: repeat only when the server says it did not act (429/503) or the
     /// connection was never made.
     Unsafe,
 }
@@ -142,6 +140,10 @@ pub struct Sent {
     pub client_request_id: String,
     /// The request's timeout, which also bounds reading the body.
     timeout: Duration,
+    /// How many times it was sent.
+    pub attempts: u32,
+    /// A 429/503/504 that was not retried because its wait would pass the deadline.
+    pub wait_exceeds_deadline: bool,
 }
 
 impl Sent {
@@ -255,18 +257,35 @@ impl Transport {
                 .send()
                 .await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
-            let (retry_after, error) = match outcome {
+            let (pause, error) = match outcome {
                 Ok(response) => {
                     log_response(what, &response, &client_request_id, attempt, elapsed_ms);
-                    if !is_retryable_status(response.status()) || attempt >= self.retry.max_attempts
+                    let mut sent = Sent {
+                        response,
+                        client_request_id,
+                        timeout,
+                        attempts: attempt,
+                        wait_exceeds_deadline: false,
+                    };
+                    if !is_retryable_status(sent.response.status(), idempotency)
+                        || attempt >= self.retry.max_attempts
                     {
-                        return Ok(Sent {
-                            response,
-                            client_request_id,
-                            timeout,
-                        });
+                        return Ok(sent);
                     }
-                    (retry_after(&response), None)
+                    let pause = self.retry.delay(attempt, retry_after(&sent.response));
+                    // A wait past the deadline is not waited: the caller gets Graph's own
+                    // answer (429/503 with its Retry-After), not a timeout of ours.
+                    if !fits_before(deadline, pause) {
+                        warn!(
+                            what,
+                            attempt,
+                            pause_ms = pause.as_millis() as u64,
+                            "the wait asked for does not fit before the deadline"
+                        );
+                        sent.wait_exceeds_deadline = true;
+                        return Ok(sent);
+                    }
+                    (pause, None)
                 }
                 Err(error) => {
                     let error = classify(error, timeout);
@@ -278,26 +297,31 @@ impl Transport {
                     if !retryable || attempt >= self.retry.max_attempts {
                         return Err(error);
                     }
-                    (None, Some(error))
+                    (self.retry.delay(attempt, None), Some(error))
                 }
             };
-            let pause = self.retry.delay(attempt, retry_after);
-            if deadline.remaining().is_none_or(|left| left <= pause) {
-                warn!(
-                    what,
-                    attempt,
-                    pause_ms = pause.as_millis() as u64,
-                    "no time left to retry before the deadline"
-                );
-                return Err(error.unwrap_or(TransportError::DeadlineReached));
+            if let Some(error) = error.filter(|_| !fits_before(deadline, pause)) {
+                warn!(what, attempt, "no time left to retry before the deadline");
+                return Err(error);
             }
             tokio::time::sleep(pause).await;
         }
     }
 }
 
-fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 503 | 504)
+fn fits_before(deadline: &Deadline, pause: Duration) -> bool {
+    deadline.remaining().is_some_and(|left| left > pause)
+}
+
+/// 429 and 503 mean the server did not act: always safe to repeat. A 504 is a gateway that
+/// gave up waiting, so the server may have acted: only reads repeat it; the caller of a
+/// trigger re-reads the job first.
+fn is_retryable_status(status: StatusCode, idempotency: Idempotency) -> bool {
+    match status.as_u16() {
+        429 | 503 => true,
+        504 => idempotency == Idempotency::Safe,
+        _ => false,
+    }
 }
 
 /// `Retry-After` as seconds (whole or decimal) or an HTTP date.
@@ -307,27 +331,27 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
 }
 
 /// RFC 9110 says delta-seconds are whole, but Microsoft's own throttling sample sends
-/// `Retry-After: 2.128`: decimals are read as such, not dropped.
+/// `Retry-After: 2.128`: decimals are read as such, not dropped. A value too large for a
+/// `Duration` reads as the longest one (the caller compares it with the time left).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    let is_number = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && value.chars().filter(|c| *c == '.').count() <= 1
-        && value != ".";
-    if is_number {
-        let seconds: f64 = value.parse().ok()?;
-        return Some(
-            Duration::try_from_secs_f64(seconds)
-                .unwrap_or(MAX_RETRY_AFTER)
-                .min(MAX_RETRY_AFTER),
-        );
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    match value.split_once('.') {
+        None if digits(value) => {
+            return Some(value.parse().map_or(Duration::MAX, Duration::from_secs));
+        }
+        Some((whole, fraction))
+            if (digits(whole) || whole.is_empty())
+                && (digits(fraction) || fraction.is_empty())
+                && whole.len() + fraction.len() > 0 =>
+        {
+            let seconds: f64 = value.parse().ok()?;
+            return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
+        }
+        _ => {}
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(now)
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_RETRY_AFTER),
-    )
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn classify(error: reqwest::Error, timeout: Duration) -> TransportError {
@@ -411,7 +435,7 @@ mod tests {
         }
         assert_eq!(
             parse_retry_after("99999999999999999999", now),
-            Some(MAX_RETRY_AFTER)
+            Some(Duration::MAX)
         );
     }
 

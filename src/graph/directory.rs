@@ -244,7 +244,17 @@ impl GraphClient {
         });
         let mut changes = Vec::new();
         let mut request_ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         while let Some(url) = next.take() {
+            // A link already read would loop until the deadline.
+            if !seen.insert(url.as_str().to_string()) {
+                return Err(DeltaError::Graph(super::unexpected(
+                    operation,
+                    "Graph sent a delta next link to a page already read; stopping rather \
+                     than reading it again. Try again later"
+                        .into(),
+                )));
+            }
             let (response, request_id) = self
                 .call(Method::GET, url, None, operation, deadline)
                 .await?;

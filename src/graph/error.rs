@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use reqwest::Response;
 use serde::Deserialize;
 use thiserror::Error;
 
 use super::{Operation, header};
 use crate::entra::AuthError;
-use crate::transport::{Idempotency, TransportError};
+use crate::sensitive::quote_untrusted;
+use crate::transport::{Idempotency, Sent, TransportError};
 
 /// How a Graph call failed, by what the admin has to do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,11 @@ struct ErrorDetail {
     message: String,
 }
 
+/// Graph answered, but with data that cannot be used (`GraphError`).
+pub fn bad_data(operation: Operation, detail: String) -> GraphError {
+    unexpected(operation, detail)
+}
+
 pub(super) fn unexpected(operation: Operation, detail: String) -> GraphError {
     GraphError::Failed {
         kind: GraphErrorKind::Unexpected,
@@ -80,11 +85,19 @@ pub(super) fn transport_failure(operation: Operation, error: TransportError) -> 
         TransportError::Timeout(_) | TransportError::DeadlineReached => GraphErrorKind::Timeout,
         _ => GraphErrorKind::Unavailable,
     };
-    let consequence = match operation.idempotency() {
-        Idempotency::Unsafe => {
-            "; the job may or may not have been triggered: run the status action to see"
-        }
-        Idempotency::Safe => "",
+    // Only a request that reached Graph without an answer leaves the trigger in doubt; one
+    // that never connected, or was never sent for want of time, did not trigger anything.
+    let in_doubt = operation.idempotency() == Idempotency::Unsafe
+        && matches!(
+            error,
+            TransportError::Timeout(_) | TransportError::Connection(_)
+        );
+    let consequence = if in_doubt {
+        "; the job may or may not have been triggered: run the status action to see"
+    } else if operation.idempotency() == Idempotency::Unsafe {
+        "; the job was not triggered"
+    } else {
+        ""
     };
     GraphError::Failed {
         kind,
@@ -99,23 +112,26 @@ pub(super) fn transport_failure(operation: Operation, error: TransportError) -> 
     }
 }
 
-pub(super) async fn failure(
-    operation: Operation,
-    response: Response,
-    client_request_id: &str,
-) -> GraphError {
-    let status = response.status().as_u16();
-    let request_id = header(&response, "request-id");
-    let retry_after = crate::transport::retry_after(&response);
-    let body: ErrorBody = match response.bytes().await {
+/// Graph's error answer, explained. Graph's own text is quoted only after redaction and
+/// capping: a server that echoes the request must not put the bearer token into an error.
+pub(super) async fn failure(operation: Operation, sent: Sent) -> GraphError {
+    let status = sent.response.status().as_u16();
+    let request_id = header(&sent.response, "request-id");
+    let retry = Retry {
+        asked: crate::transport::retry_after(&sent.response),
+        attempts: sent.attempts,
+        exceeds_deadline: sent.wait_exceeds_deadline,
+    };
+    let client_request_id = sent.client_request_id.clone();
+    let body: ErrorBody = match sent.body().await {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(_) => ErrorBody::default(),
     };
-    let code = Some(body.error.code).filter(|code| !code.is_empty());
+    let code = Some(quote_untrusted(&body.error.code)).filter(|code| !code.is_empty());
     let kind = kind_of(status);
-    let advice = advice(kind, operation, retry_after);
+    let advice = advice(kind, operation, &retry, status);
     let graph_says = match &code {
-        Some(code) => format!("{code}: {}", body.error.message),
+        Some(code) => format!("{code}: {}", quote_untrusted(&body.error.message)),
         None => format!("HTTP {status}"),
     };
     GraphError::Failed {
@@ -167,20 +183,53 @@ fn permission_advice(operation: Operation) -> String {
     text
 }
 
+/// How a throttled or unavailable answer was retried.
+#[derive(Debug, Default)]
+struct Retry {
+    /// Graph's `Retry-After`.
+    asked: Option<Duration>,
+    attempts: u32,
+    /// The wait asked for was longer than the invocation had left, so it was not retried.
+    exceeds_deadline: bool,
+}
+
+/// `2s`, `2.128s`.
+fn seconds(wait: Duration) -> String {
+    let text = format!("{:.3}", wait.as_secs_f64());
+    format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// What the admin should do about a failed Graph call.
-fn advice(kind: GraphErrorKind, operation: Operation, retry_after: Option<Duration>) -> String {
+fn advice(kind: GraphErrorKind, operation: Operation, retry: &Retry, status: u16) -> String {
     match kind {
         GraphErrorKind::PermissionDenied | GraphErrorKind::Unauthorized => {
             permission_advice(operation)
         }
         GraphErrorKind::Throttled | GraphErrorKind::Unavailable => {
-            let asked = retry_after
-                .map(|wait| format!(" and asked to wait {}s", wait.as_secs()))
+            let asked = retry
+                .asked
+                .map(|wait| format!(" and asked to wait {}", seconds(wait)))
                 .unwrap_or_default();
-            format!(
-                "Graph stayed unavailable through our retries{asked}; the next scheduled run will \
-                 try again"
-            )
+            let how = if retry.exceeds_deadline {
+                format!("Graph answered {status}{asked}, longer than this invocation had left")
+            } else {
+                let tries = if retry.attempts == 1 { "try" } else { "tries" };
+                format!(
+                    "Graph answered {status} through {} {tries}{asked}",
+                    retry.attempts.max(1)
+                )
+            };
+            // 429 and 503 mean Graph did not act; a 5xx gateway answer leaves it open.
+            let acted = match (operation.idempotency(), status) {
+                (Idempotency::Safe, _) => "",
+                (Idempotency::Unsafe, 429 | 503) => {
+                    "; Graph did not act on it, the job was not triggered"
+                }
+                (Idempotency::Unsafe, _) => {
+                    "; the job may or may not have been triggered: run the status action to see"
+                }
+            };
+            format!("{how}{acted}; the next scheduled run will try again")
         }
         _ => "see Graph's message".into(),
     }
@@ -192,7 +241,13 @@ mod tests {
 
     #[test]
     fn advice_names_the_permission_each_call_needs() {
-        let text = advice(GraphErrorKind::PermissionDenied, Operation::Restart, None);
+        let none = Retry::default();
+        let text = advice(
+            GraphErrorKind::PermissionDenied,
+            Operation::Restart,
+            &none,
+            403,
+        );
         assert!(
             text.contains("Synchronization.ReadWrite.All") && text.contains("owner"),
             "{text}"
@@ -200,15 +255,34 @@ mod tests {
         let text = advice(
             GraphErrorKind::PermissionDenied,
             Operation::FindServicePrincipal,
-            None,
+            &none,
+            403,
         );
         assert!(text.contains("Application.Read.All"), "{text}");
+        let throttled = Retry {
+            asked: Some(Duration::from_millis(2128)),
+            attempts: 4,
+            exceeds_deadline: false,
+        };
         let text = advice(
             GraphErrorKind::Throttled,
             Operation::ListJobs,
-            Some(Duration::from_secs(30)),
+            &throttled,
+            429,
         );
-        assert!(text.contains("asked to wait 30s"), "{text}");
+        assert!(text.contains("asked to wait 2.128s"), "{text}");
+        let long = Retry {
+            asked: Some(Duration::from_secs(120)),
+            attempts: 1,
+            exceeds_deadline: true,
+        };
+        let text = advice(GraphErrorKind::Throttled, Operation::Restart, &long, 429);
+        assert!(
+            text.contains("asked to wait 120s, longer than this invocation had left")
+                && text.contains("not triggered")
+                && !text.contains("may or may not"),
+            "{text}"
+        );
         assert_eq!(kind_of(503), GraphErrorKind::Unavailable);
         assert_eq!(kind_of(307), GraphErrorKind::Unexpected);
     }

@@ -9,6 +9,10 @@ pub mod provisioning;
 
 pub use error::{GraphError, GraphErrorKind};
 
+/// For use cases that find Graph's data unusable (see [`GraphError::bad_data`]).
+pub use error::bad_data;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +23,14 @@ use serde_json::{Value, json};
 
 use crate::domain::ResetScope;
 use crate::entra::Authenticator;
-use crate::transport::{Deadline, Idempotency, Transport};
+use crate::sensitive::quote_untrusted;
+use crate::transport::{Deadline, Idempotency, Sent, Transport, TransportError};
 use error::{failure, transport_failure, unexpected};
 use model::{Page, ServicePrincipal, SynchronizationJob};
+
+/// Pages followed in one collection at most: the IAM Identity Center app has a job or two,
+/// and a display name a handful of matches, so more means a server that never stops.
+pub const MAX_PAGES: usize = 100;
 
 /// Characters left as they are in a query value (RFC 3986 unreserved).
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -189,18 +198,19 @@ impl GraphClient {
         job_id: &str,
         deadline: &Deadline,
     ) -> Result<Traced<SynchronizationJob>, GraphError> {
-        let url = self.job_url(service_principal_id, job_id, None);
-        let (response, request_id) = self
+        let url = self.job_url(service_principal_id, job_id, None, Operation::ReadJob)?;
+        let (sent, request_id) = self
             .call(Method::GET, url, None, Operation::ReadJob, deadline)
             .await?;
-        let value = parse_json(response, Operation::ReadJob).await?;
+        let value = parse_json(sent, Operation::ReadJob).await?;
         Ok(Traced {
             value,
             request_ids: request_id.into_iter().collect(),
         })
     }
 
-    /// `restart` with `{"criteria":{"resetScope":…}}` only when a scope is set.
+    /// `restart` with the JSON body Microsoft documents: `{"criteria":{"resetScope":…}}`, or
+    /// `{}` for a plain restart.
     pub async fn restart(
         &self,
         service_principal_id: &str,
@@ -208,20 +218,22 @@ impl GraphClient {
         scope: &ResetScope,
         deadline: &Deadline,
     ) -> Result<Traced<()>, GraphError> {
-        let body = scope
-            .criteria()
-            .map(|criteria| json!({ "criteria": { "resetScope": criteria } }));
+        let body = match scope.criteria() {
+            Some(criteria) => json!({ "criteria": { "resetScope": criteria } }),
+            None => json!({}),
+        };
         self.trigger(
             service_principal_id,
             job_id,
             "restart",
-            body,
+            Some(body),
             Operation::Restart,
             deadline,
         )
         .await
     }
 
+    /// `start`, with no body: Microsoft documents none for it.
     pub async fn start(
         &self,
         service_principal_id: &str,
@@ -248,7 +260,7 @@ impl GraphClient {
         operation: Operation,
         deadline: &Deadline,
     ) -> Result<Traced<()>, GraphError> {
-        let url = self.job_url(service_principal_id, job_id, Some(verb));
+        let url = self.job_url(service_principal_id, job_id, Some(verb), operation)?;
         let (_, request_id) = self
             .call(Method::POST, url, body, operation, deadline)
             .await?;
@@ -258,7 +270,23 @@ impl GraphClient {
         })
     }
 
-    fn job_url(&self, service_principal_id: &str, job_id: &str, verb: Option<&str>) -> Url {
+    /// Refuses an id that is no id (empty, `.`, `..`): in a URL it would name another
+    /// resource (`…/jobs/..` is `…/jobs`).
+    fn job_url(
+        &self,
+        service_principal_id: &str,
+        job_id: &str,
+        verb: Option<&str>,
+        operation: Operation,
+    ) -> Result<Url, GraphError> {
+        for id in [service_principal_id, job_id] {
+            if !usable_id(id) {
+                return Err(unexpected(
+                    operation,
+                    format!("refusing to put the id {id:?} into a URL: it is not an id"),
+                ));
+            }
+        }
         let mut segments = vec![
             "servicePrincipals",
             service_principal_id,
@@ -267,7 +295,7 @@ impl GraphClient {
             job_id,
         ];
         segments.extend(verb);
-        self.url(&segments)
+        Ok(self.url(&segments))
     }
 
     /// Path segments are percent-encoded one by one (job ids contain dots and may hold more).
@@ -279,7 +307,8 @@ impl GraphClient {
         url
     }
 
-    /// All pages of a collection; `@odata.nextLink` is followed only on Graph's own host.
+    /// All pages of a collection; `@odata.nextLink` is followed only on Graph's own host, at
+    /// most [`MAX_PAGES`] times, and never to a page already read.
     async fn collect<T: DeserializeOwned>(
         &self,
         first: Url,
@@ -288,13 +317,34 @@ impl GraphClient {
     ) -> Result<Traced<Vec<T>>, GraphError> {
         let mut items = Vec::new();
         let mut request_ids = Vec::new();
+        let mut seen = HashSet::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let (response, request_id) = self
+            if seen.len() >= MAX_PAGES {
+                return Err(unexpected(
+                    operation,
+                    format!(
+                        "Graph kept sending next page links past {MAX_PAGES} pages; stopping \
+                         rather than paging without end. Try again later; if it persists, open a \
+                         Microsoft support case with the request ids in the logs"
+                    ),
+                ));
+            }
+            if !seen.insert(url.as_str().to_string()) {
+                return Err(unexpected(
+                    operation,
+                    format!(
+                        "Graph sent a next page link to a page already read ({}); stopping \
+                         rather than reading it again. Try again later",
+                        quote_untrusted(url.as_str())
+                    ),
+                ));
+            }
+            let (sent, request_id) = self
                 .call(Method::GET, url, None, operation, deadline)
                 .await?;
             request_ids.extend(request_id);
-            let page: Page<T> = parse_json(response, operation).await?;
+            let page: Page<T> = parse_json(sent, operation).await?;
             items.extend(page.value);
             next = page
                 .next_link
@@ -315,7 +365,8 @@ impl GraphClient {
                 unexpected(
                     operation,
                     format!(
-                        "Graph sent a next page link to another host ({link}); not following it"
+                        "Graph sent a next page link to another host ({}); not following it",
+                        quote_untrusted(link)
                     ),
                 )
             })
@@ -329,7 +380,7 @@ impl GraphClient {
         body: Option<Value>,
         operation: Operation,
         deadline: &Deadline,
-    ) -> Result<(Response, Option<String>), GraphError> {
+    ) -> Result<(Sent, Option<String>), GraphError> {
         let mut renew = false;
         loop {
             let token = self.auth.bearer(deadline, renew).await?;
@@ -359,9 +410,9 @@ impl GraphClient {
                 continue;
             }
             if sent.response.status().is_success() {
-                return Ok((sent.response, request_id));
+                return Ok((sent, request_id));
             }
-            return Err(failure(operation, sent.response, &sent.client_request_id).await);
+            return Err(failure(operation, sent).await);
         }
     }
 }
@@ -393,12 +444,20 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Whether Graph's id can name a resource in a URL path.
+pub fn usable_id(id: &str) -> bool {
+    !matches!(id.trim(), "" | "." | "..")
+}
+
 async fn parse_json<T: DeserializeOwned>(
-    response: Response,
+    sent: Sent,
     operation: Operation,
 ) -> Result<T, GraphError> {
-    let body = response.bytes().await.map_err(|error| {
-        unexpected(operation, format!("reading Graph's answer failed: {error}"))
+    let body = sent.body().await.map_err(|error| match error {
+        TransportError::TooLarge { .. } => {
+            unexpected(operation, format!("Graph's answer was refused: {error}"))
+        }
+        error => transport_failure(operation, error),
     })?;
     serde_json::from_slice(&body).map_err(|error| {
         unexpected(

@@ -68,7 +68,12 @@ impl GraphClient {
         job_id: &str,
         deadline: &Deadline,
     ) -> Result<Traced<SynchronizationSchema>, GraphError> {
-        let url = self.job_url(service_principal_id, job_id, Some("schema"));
+        let url = self.job_url(
+            service_principal_id,
+            job_id,
+            Some("schema"),
+            Operation::ReadSchema,
+        )?;
         let (response, request_id) = self
             .call(Method::GET, url, None, Operation::ReadSchema, deadline)
             .await?;
@@ -88,7 +93,12 @@ impl GraphClient {
         body: Value,
         deadline: &Deadline,
     ) -> Result<Traced<Value>, GraphError> {
-        let url = self.job_url(service_principal_id, job_id, Some("provisionOnDemand"));
+        let url = self.job_url(
+            service_principal_id,
+            job_id,
+            Some("provisionOnDemand"),
+            Operation::ProvisionOnDemand,
+        )?;
         let (response, request_id) = self
             .call(
                 Method::POST,
@@ -98,8 +108,10 @@ impl GraphClient {
                 deadline,
             )
             .await?;
-        let text = response.text().await.unwrap_or_default();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        // Capped like every answer; an unreadable one is reported as empty text.
+        let body = response.body().await.unwrap_or_default();
+        let value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
         Ok(Traced {
             value,
             request_ids: request_id.into_iter().collect(),

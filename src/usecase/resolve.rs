@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::{ConfigError, Settings};
 use crate::domain::Target;
 use crate::error::SyncError;
 use crate::graph::model::ServicePrincipal;
-use crate::graph::{GraphClient, Traced};
+use crate::graph::{GraphClient, Operation, Traced, bad_data, usable_id};
 use crate::request::SyncRequest;
 use crate::secret::EntraCredentials;
 use crate::transport::Deadline;
@@ -68,6 +68,26 @@ impl Resolver {
         let Traced {
             value: mut found, ..
         } = graph.find_service_principals(name, deadline).await?;
+        // An entry without a usable id cannot be acted on (it would become another URL).
+        let listed = found.len();
+        found.retain(|sp| usable_id(&sp.id));
+        if found.len() < listed {
+            warn!(
+                display_name = %name,
+                skipped = listed - found.len(),
+                "Graph listed service principals without a usable id (null, empty, \".\" or \"..\"); they were skipped"
+            );
+            if found.is_empty() {
+                return Err(SyncError::from(bad_data(
+                    Operation::FindServicePrincipal,
+                    format!(
+                        "Graph listed {listed} service principals named {name:?}, none with a \
+                         usable id; set SERVICE_PRINCIPAL_ID to the enterprise application's \
+                         object id instead"
+                    ),
+                )));
+            }
+        }
         match found.len() {
             0 => Err(SyncError::ServicePrincipalNotFound { name: name.clone() }),
             1 => {

@@ -11,12 +11,12 @@ use tracing::{info, warn};
 use super::Context;
 use super::resolve::{self, app_name};
 use crate::config::Settings;
-use crate::cycle::wait_for_cycle;
+use crate::cycle::{shows_cycle_since, wait_for_cycle};
 use crate::domain::{Action, ResetScope, Target};
 use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
-use crate::graph::{GraphError, GraphErrorKind, Traced};
-use crate::report::{JobReport, JobResult, JobState, Report};
+use crate::graph::{GraphError, GraphErrorKind, Traced, usable_id};
+use crate::report::{IgnoredJob, JobReport, JobResult, JobState, Report};
 use crate::request::SyncRequest;
 use crate::state::{Acquired, Held, JobKey, Lease, LeaseTaken, StateError, StateUpdate};
 use crate::transport::Deadline;
@@ -70,7 +70,7 @@ pub(super) async fn run(
         .resolver
         .resolve(&context.clients.graph, &target, &deadline)
         .await?;
-    let jobs = jobs(context, &service_principal, &target, &plan, &deadline).await?;
+    let (jobs, ignored_jobs) = jobs(context, &service_principal, &target, &plan, &deadline).await?;
     let reports: Vec<JobReport> = stream::iter(jobs.value.iter())
         .map(|job| {
             act(
@@ -89,28 +89,64 @@ pub(super) async fn run(
     metrics::emit(&reports);
     outcome::check(plan.action, &reports)?;
     let app = app_name(&service_principal);
-    Ok(Report {
-        summary: Report::summarize(plan.action, plan.dry_run, &app, &reports),
+    let mut summary = Report::summarize(plan.action, plan.dry_run, &app, &reports);
+    if !ignored_jobs.is_empty() {
+        summary.push_str(&format!(
+            ", {} listed jobs ignored (see ignoredJobs)",
+            ignored_jobs.len()
+        ));
+    }
+    let mut report = Report {
+        summary,
         action: plan.action,
         dry_run: plan.dry_run,
         reset_scope: plan.reset_scope.criteria(),
         service_principal,
         jobs: reports,
+        ignored_jobs,
+        jobs_omitted: 0,
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),
         provision: None,
-    })
+    };
+    report.fit_response_limit();
+    Ok(report)
 }
 
-/// The jobs to act on: all of them, or the one `jobId` names.
+/// Keeps the jobs that can be acted on, once each: a job without a usable id (null, empty,
+/// `.`, `..`) would turn into another URL (`…/jobs/../restart` is `…/jobs/restart`), and a
+/// job listed twice must not be triggered twice.
+fn usable_jobs(listed: Vec<SynchronizationJob>) -> (Vec<SynchronizationJob>, Vec<IgnoredJob>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut ignored = Vec::new();
+    let mut usable = Vec::new();
+    for job in listed {
+        let reason = if !usable_id(&job.id) {
+            "Graph listed a job without a usable id (null, empty, \".\" or \"..\"); it was not acted on"
+        } else if !seen.insert(job.id.to_lowercase()) {
+            "Graph listed this job more than once; it was acted on once"
+        } else {
+            usable.push(job);
+            continue;
+        };
+        warn!(job_id = %job.id, reason, "ignored a listed job");
+        ignored.push(IgnoredJob {
+            job_id: job.id,
+            reason: reason.to_string(),
+        });
+    }
+    (usable, ignored)
+}
+
+/// The jobs to act on: all of them, or the one `jobId` names; and the listed ones ignored.
 async fn jobs(
     context: &Context,
     service_principal: &ServicePrincipal,
     target: &Target,
     plan: &Plan,
     deadline: &Deadline,
-) -> Result<Traced<Vec<SynchronizationJob>>, SyncError> {
+) -> Result<(Traced<Vec<SynchronizationJob>>, Vec<IgnoredJob>), SyncError> {
     let graph = &context.clients.graph;
     let mut jobs = match graph.list_jobs(&service_principal.id, deadline).await {
         Err(error) if error.kind() == Some(GraphErrorKind::NotFound) => {
@@ -126,7 +162,8 @@ async fn jobs(
         }
         other => other?,
     };
-    jobs.value.retain(|job| !job.id.is_empty());
+    let (usable, ignored) = usable_jobs(std::mem::take(&mut jobs.value));
+    jobs.value = usable;
     let app = app_name(service_principal);
     if jobs.value.is_empty() {
         return Err(SyncError::ProvisioningNotConfigured { app });
@@ -147,7 +184,7 @@ async fn jobs(
             });
         }
     }
-    Ok(jobs)
+    Ok((jobs, ignored))
 }
 
 /// Judges, guards, triggers and (when asked) waits for one job. With a state table, the
@@ -298,6 +335,9 @@ async fn decide_and_trigger(
             context.guard.record(&job.id);
             report.result = JobResult::Triggered;
             report.graph_request_ids.extend(traced.request_ids);
+            if clears_quarantine(plan) {
+                report.state.health = report.state.health.clone().quarantine_lifted();
+            }
         }
         Err(error) => {
             report.result = JobResult::Failed;
@@ -334,7 +374,68 @@ fn skip(report: &mut JobReport, reason: String) {
     report.skip_reason = Some(reason);
 }
 
+/// Start clears quarantine (Microsoft), as does a restart with an empty reset scope or one
+/// holding QuarantineState or Full.
+fn clears_quarantine(plan: &Plan) -> bool {
+    match plan.action {
+        Action::Start => true,
+        Action::Restart => plan.reset_scope.lifts_quarantine(),
+        Action::Status | Action::Provision => false,
+    }
+}
+
+/// Sends the trigger. A 504 means a gateway gave up waiting, so Graph may have acted: the
+/// job is read again and the trigger sent once more only when it shows no cycle begun since
+/// (as a restart storm is worse than a missed run, a failed re-read sends nothing).
 async fn trigger(
+    context: &Context,
+    plan: &Plan,
+    service_principal_id: &str,
+    job_id: &str,
+    deadline: &Deadline,
+) -> Result<Traced<()>, GraphError> {
+    let sent_at = OffsetDateTime::now_utc();
+    let first = send_trigger(context, plan, service_principal_id, job_id, deadline).await;
+    let gateway_timeout = matches!(
+        &first,
+        Err(GraphError::Failed {
+            status: Some(504),
+            ..
+        })
+    );
+    if !gateway_timeout {
+        return first;
+    }
+    let graph = &context.clients.graph;
+    let Ok(read) = graph.get_job(service_principal_id, job_id, deadline).await else {
+        return first;
+    };
+    let mut request_ids = read.request_ids;
+    let started =
+        plan.action == Action::Start && !read.value.is_paused() && !read.value.is_quarantined();
+    if started || shows_cycle_since(&read.value, sent_at) {
+        info!(
+            job_id,
+            "Graph answered 504 but the job shows a new cycle: not sending again"
+        );
+        return Ok(Traced {
+            value: (),
+            request_ids,
+        });
+    }
+    info!(
+        job_id,
+        "Graph answered 504 and the job shows no new cycle: sending once more"
+    );
+    let second = send_trigger(context, plan, service_principal_id, job_id, deadline).await?;
+    request_ids.extend(second.request_ids);
+    Ok(Traced {
+        value: (),
+        request_ids,
+    })
+}
+
+async fn send_trigger(
     context: &Context,
     plan: &Plan,
     service_principal_id: &str,

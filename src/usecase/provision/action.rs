@@ -67,6 +67,8 @@ pub async fn run(
         reset_scope: None,
         service_principal,
         jobs: Vec::new(),
+        ignored_jobs: Vec::new(),
+        jobs_omitted: 0,
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),
