@@ -6,6 +6,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from test_sync import graph_calls, only_job, token_calls
 
 
@@ -100,6 +102,22 @@ def test_a_token_with_control_characters_is_a_bad_answer(sim, invoke):
     assert graph_calls(sim) == []
 
 
+def test_expires_in_as_a_string_is_accepted(sim, scenario, invoke):
+    scenario["tenants"][0]["apps"][0]["token_response"] = {"expires_in": "3599", "ext_expires_in": "3599"}
+    sim.set_scenario(scenario)
+    runs = invoke([{"action": "status"}, {"action": "status"}])
+    assert all(run.succeeded for run in runs), [run.error_message for run in runs]
+    assert len(token_calls(sim)) == 1, "the token is cached for its lifetime"
+
+
+def test_a_bell_in_the_sims_token_is_a_bad_answer(sim, scenario, invoke):
+    scenario["tenants"][0]["apps"][0]["token_response"] = {"access_token": "{token}\u0007"}
+    sim.set_scenario(scenario)
+    run = invoke({"action": "status"})
+    assert run.error_type == "EntraUnavailable" and "bad answer" in run.error_message
+    assert graph_calls(sim) == []
+
+
 def test_a_secret_with_a_byte_order_mark_is_accepted(sim, invoke, moto):
     from conftest import DEMO_SECRET
     moto.values.add(DEMO_SECRET["client_secret"])
@@ -144,6 +162,15 @@ def test_a_plain_restart_sends_an_empty_json_object(sim, invoke):
     assert only_job(invoke({}).ok())["result"] == "triggered"
     [post] = graph_calls(sim, "POST", "/restart")
     assert post["json_body"] == {}, post
+    assert post["content_type"].startswith("application/json"), post
+
+
+def test_start_sends_no_body_as_documented(sim, scenario, invoke):
+    job_of(scenario).update(status_code="Paused", schedule_state="Paused")
+    sim.set_scenario(scenario)
+    assert only_job(invoke({"action": "start"}).ok())["result"] == "triggered"
+    [post] = graph_calls(sim, "POST", "/start")
+    assert (post["json_body"], post["body_length"]) == (None, 0), post
 
 
 def test_a_504_to_a_restart_that_graph_acted_on_is_not_sent_again(sim, invoke):
@@ -215,6 +242,18 @@ def test_a_running_cycle_with_a_non_null_end_is_left_alone(sim, scenario, invoke
         assert graph_calls(sim, "POST") == []
 
 
+@pytest.mark.parametrize("shape", ["placeholder", "previous", "overlay"])
+def test_a_waited_cycle_that_graph_shows_running_is_running(sim, scenario, invoke, shape):
+    running = {"placeholder": "placeholder", "previous": "previous",
+               "overlay": {"state": "Succeeded", "timeEnded": PLACEHOLDER}}[shape]
+    job_of(scenario).update(running_execution=running, running_progress=True, cycle_seconds=60)
+    sim.set_scenario(scenario)
+    job = only_job(invoke({"wait": True, "waitLimitSeconds": 3}).ok())
+    assert job["result"] == "triggered"
+    assert job["cycle"]["state"] == "running", job["cycle"]
+    assert job["cycle"]["durationSeconds"] is None
+
+
 def test_a_plain_restart_lifts_quarantine_in_the_judgement(sim, scenario, invoke):
     job_of(scenario).update(quarantine={"reason": "EncounteredQuarantineException",
                                         "currentBegan": "2026-11-28T06:00:00Z", "seriesCount": 2})
@@ -264,13 +303,21 @@ def test_jobs_with_bad_ids_are_skipped_and_duplicates_acted_on_once(sim, invoke)
 
 
 def test_a_self_referencing_next_link_ends_paging_with_an_error(sim, invoke):
-    link = sim.url + "/v1.0/servicePrincipals/2f6e8a1c-4d3b-4c9e-b5a7-6d8f0e1c2b3a/synchronization/jobs?$skiptoken=x"
     sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200,
-                     "body": {"value": [_job(JOB_ID)], "@odata.nextLink": link}}])
+                     "body": {"value": [_job(JOB_ID)], "@odata.nextLink": "{self}"}}])
     run = invoke({"action": "status"}, timeout_s=20)
     assert run.error_type == "GraphError", run.error_message
     assert "next" in run.error_message.lower()
-    assert len(graph_calls(sim, "GET", "/synchronization/jobs")) <= 3
+    assert len(graph_calls(sim, "GET", "/synchronization/jobs")) == 1, "the repeated link is not read"
+
+
+def test_endless_paging_stops_at_the_page_cap(sim, invoke):
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200,
+                     "body": {"value": [], "@odata.nextLink": "{next}"}}])
+    run = invoke({"action": "status"}, timeout_s=60)
+    assert run.error_type == "GraphError", run.error_message
+    assert "100 pages" in run.error_message
+    assert len(graph_calls(sim, "GET", "/synchronization/jobs")) == 100
 
 
 def test_an_echoed_token_in_graphs_error_is_redacted(sim, invoke):
@@ -286,12 +333,70 @@ def test_an_echoed_token_in_graphs_error_is_redacted(sim, invoke):
     assert "simtok-ECHOED" not in run.log_text()
 
 
+def test_a_server_echoing_the_authorization_header_never_leaks_the_token(sim, invoke):
+    """The leak check of the `invoke` fixture fails the test if any simtok- token shows."""
+    sim.add_faults([{"endpoint": "graph", "path_contains": "/synchronization/jobs", "status": 500,
+                     "body": {"error": {"code": "generalException", "message": "bad header: {authorization}"}}}])
+    run = invoke({"action": "status"})
+    assert run.error_type == "GraphUnavailable", run.error_message
+    assert "bad header: Bearer [redacted]" in run.error_message
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_150_mb_answer_is_refused_not_buffered(sim, invoke, chunked):
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET",
+                     "body_bytes": 150 * 1024 * 1024, "chunked": chunked}])
+    run = invoke({"action": "status"}, timeout_s=60)
+    assert run.error_type == "GraphError", run.error_message
+    assert "larger than 8388608 bytes" in run.error_message
+
+
+def test_a_body_that_stalls_is_a_timeout(sim, invoke):
+    sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET",
+                     "stall_after_bytes": 10, "stall_ms": 5000}])
+    run = invoke({"action": "status"}, env={"HTTP_TIMEOUT_SECONDS": "1"})
+    assert run.error_type == "Timeout", run.error_message
+    assert "request timeout" in run.error_message
+    assert "decoding" not in run.error_message
+
+
+def test_a_token_answer_that_stalls_is_a_timeout(sim, invoke):
+    sim.add_faults([{"endpoint": "token", "stall_after_bytes": 10, "stall_ms": 5000}])
+    run = invoke({"action": "status"}, env={"HTTP_TIMEOUT_SECONDS": "1"})
+    assert run.error_type == "EntraUnavailable", run.error_message
+    assert "request timeout" in run.error_message
+    assert "decoding" not in run.error_message
+
+
 def test_a_graph_answer_over_the_cap_is_a_clear_error(sim, invoke):
     huge = {"value": [_job(JOB_ID)], "padding": "x" * (9 * 1024 * 1024)}
     sim.add_faults([{"path_contains": "/synchronization/jobs", "method": "GET", "status": 200, "body": huge}])
     run = invoke({"action": "status"})
     assert run.error_type == "GraphError", run.error_message
     assert "larger than" in run.error_message
+
+
+@pytest.mark.parametrize("odd", [None, "", ".", ".."])
+def test_odd_ids_from_the_simulator_never_become_urls(sim, scenario, invoke, odd):
+    sp = scenario["service_principals"][0]
+    sp["jobs"].append({"id": "AWSSCIM.odd.job", "graph_id": odd})
+    sp["jobs"][0]["listed_times"] = 2
+    sim.set_scenario(scenario)
+    report = invoke({}).ok()
+    assert [job["jobId"] for job in report["jobs"]] == [JOB_ID]
+    assert len(report["ignoredJobs"]) == 2, report["ignoredJobs"]
+    assert [c["decoded_path"] for c in graph_calls(sim, "POST")] == [
+        f"/v1.0/servicePrincipals/{sp['id']}/synchronization/jobs/{JOB_ID}/restart"]
+
+
+@pytest.mark.parametrize("odd", [None, "", ".", ".."])
+def test_a_service_principal_without_a_usable_id_is_never_a_url(sim, scenario, invoke, odd):
+    scenario["service_principals"][0]["graph_id"] = odd
+    sim.set_scenario(scenario)
+    run = invoke({"action": "status"})
+    assert run.error_type == "GraphError", run.error_message
+    assert "usable id" in run.error_message and "SERVICE_PRINCIPAL_ID" in run.error_message
+    assert graph_calls(sim, "GET", "/synchronization") == []
 
 
 def test_invalid_request_lists_the_valid_fields_once(invoke):
