@@ -5,9 +5,9 @@
 //! once (`clients`: the HTTP `transport`, the AWS SDK clients in `aws`, the Entra token client
 //! in `entra` reading the credentials `secret`, the Graph client in `graph`); the use case for
 //! the action (`usecase`) borrows them, and returns a [`Report`] (`report`). `transport`
-//! bounds every answer (size, time) and `proxy` is the one proxy rule for it and the AWS SDK. Around the
-//! trigger sit the restart-storm `guard`, the `health` judgement, the wait for the new
-//! `cycle`, and CloudWatch `metrics`; `outcome` decides whether the invocation failed. The
+//! bounds every answer (size, time) and `proxy` is the one proxy rule for it and the AWS
+//! SDK. Around the trigger sit the restart-storm `guard`, the `health` judgement, the wait for
+//! the new `cycle`, and CloudWatch `metrics`; `outcome` decides whether the invocation failed. The
 //! domain's words (`domain`: [`Action`], [`ResetScope`], [`Target`]) are used by all and use
 //! none; `sensitive` keeps secrets out of every output; `error` is the invocation's one error
 //! type, [`SyncError`].

@@ -19,7 +19,7 @@ def test_scheduled_event_restarts_the_job_and_reports_it(sim, invoke):
     assert job["lastExecution"]["state"] == "Succeeded"
     restarts = graph_calls(sim, "POST", "/restart")
     assert len(restarts) == 1
-    assert restarts[0]["json_body"] is None, "a plain restart sends no criteria"
+    assert restarts[0]["json_body"] == {}, "a plain restart sends {} (Microsoft documents a JSON body)"
     assert JOB_ID in restarts[0]["decoded_path"]
     assert restarts[0]["request_id"] in job["graphRequestIds"]
     lookup = graph_calls(sim, "GET", "/servicePrincipals")[0]
