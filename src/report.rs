@@ -322,6 +322,7 @@ mod tests {
             started_at: String::new(),
             duration_ms: 0,
             function_version: "test",
+            provision: None,
         };
         assert!(json_len(&report) > 6 * 1024 * 1024);
         report.fit_response_limit();
