@@ -137,7 +137,12 @@ fn function_runs_the_binary_we_build_on_the_runtime_we_target() {
 fn role_reads_only_the_named_secret_and_writes_only_logs() {
     let template = template();
     let mut statements = Vec::new();
-    granted_statements(&template["Resources"], &mut statements);
+    // Grants to the function's identity; resource policies (the alarm topic's) grant others.
+    for kind in ["AWS::IAM::Role", "AWS::Serverless::Function"] {
+        for (_, resource) in resources_of_type(&template, kind) {
+            granted_statements(resource, &mut statements);
+        }
+    }
     assert!(!statements.is_empty(), "no IAM statements found");
     let allowed = [
         "logs:CreateLogStream",
@@ -373,6 +378,158 @@ fn missed_runs_alarm_fires_after_n_periods_without_a_successful_run() {
     let text = format!("{:?}", template["Conditions"][condition]);
     assert!(text.contains("ScheduleIsEnabled"), "{condition}: {text}");
     assert!(text.contains(n), "{condition}: {text}");
+/// The function's scheduled events (`Events` of type ScheduleV2), by name.
+fn schedules(template: &Yaml) -> Vec<(String, Yaml)> {
+    the_function(template)["Properties"]["Events"]
+        .as_hash()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"].as_str() == Some("ScheduleV2"))
+        .map(|(name, event)| (name.as_str().unwrap_or_default().to_string(), event.clone()))
+        .collect()
+}
+
+#[test]
+fn a_second_schedule_runs_check_daily_and_is_on_by_default() {
+    let template = template();
+    let checks: Vec<_> = schedules(&template)
+        .into_iter()
+        .filter(|(_, event)| {
+            let input = event["Properties"]["Input"].as_str().unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(input)
+                .is_ok_and(|input| input["action"] == "check")
+        })
+        .collect();
+    assert_eq!(checks.len(), 1, "exactly one schedule sends {{\"action\":\"check\"}}");
+    let properties = &checks[0].1["Properties"];
+    let expression = properties["ScheduleExpression"].as_str().unwrap_or_default();
+    let parameter = &template["Parameters"][expression];
+    let default = parameter["Default"].as_str().unwrap_or_default();
+    assert!(
+        default == "rate(1 day)" || (default.starts_with("cron(") && default.matches('*').count() >= 2),
+        "the check schedule's default must be daily, not {default:?}"
+    );
+    // State: !If [CheckScheduleIsEnabled, ENABLED, DISABLED], the condition on a parameter
+    // defaulting to "true".
+    let state = &properties["State"];
+    let condition = state[0].as_str().or_else(|| state["Fn::If"][0].as_str());
+    let condition = condition.expect("the check schedule's State is conditional");
+    let switch = strings(&template["Conditions"][condition]);
+    let named = switch.first().cloned().unwrap_or_default();
+    assert_eq!(
+        template["Parameters"][named.as_str()]["Default"].as_str(),
+        Some("true"),
+        "the check schedule is on by default ({condition}: {switch:?})"
+    );
+    assert_eq!(properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64(), Some(0));
+}
+
+#[test]
+fn an_alarm_fires_when_the_client_secret_has_less_than_30_days() {
+    let template = template();
+    let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
+    let (_, alarm) = alarms
+        .iter()
+        .find(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some("ClientSecretDaysLeft"))
+        .expect("an alarm on ClientSecretDaysLeft");
+    let properties = &alarm["Properties"];
+    assert_eq!(properties["Namespace"].as_str(), Some("EntraIdcSync"));
+    assert_eq!(properties["Threshold"].as_i64(), Some(30));
+    assert_eq!(properties["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+    assert_eq!(strings(&properties["AlarmActions"]), ["AlarmTopic"]);
+    assert_eq!(properties["Dimensions"][0]["Name"].as_str(), Some("FunctionName"));
+}
+
+#[test]
+fn the_scim_token_expiry_health_event_reaches_the_alarm_topic() {
+    let template = template();
+    let rules = resources_of_type(&template, "AWS::Events::Rule");
+    let (rule_name, rule) = rules
+        .iter()
+        .find(|(_, rule)| {
+            strings(&rule["Properties"]["EventPattern"]["detail"]["eventTypeCode"])
+                == ["AWS_IAMIDENTITYCENTER_SCIM_BEARER_TOKEN_EXPIRY_NOTIFICATION"]
+        })
+        .expect("a rule for the SCIM token expiry event");
+    let pattern = &rule["Properties"]["EventPattern"];
+    assert_eq!(strings(&pattern["source"]), ["aws.health"]);
+    assert_eq!(strings(&pattern["detail-type"]), ["AWS Health Event"]);
+    let targets = rule["Properties"]["Targets"].as_vec().expect("targets");
+    assert_eq!(strings(&targets[0]["Arn"]), ["AlarmTopic"]);
+    // The topic policy lets EventBridge publish, for this rule only.
+    let policies = resources_of_type(&template, "AWS::SNS::TopicPolicy");
+    assert_eq!(policies.len(), 1);
+    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"]
+        .as_vec()
+        .expect("statements");
+    let events = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("events.amazonaws.com"))
+        .expect("events.amazonaws.com may publish");
+    assert_eq!(strings(&events["Action"]), ["sns:Publish"]);
+    let source = &events["Condition"]["ArnEquals"]["aws:SourceArn"];
+    assert_eq!(
+        source.as_str().or_else(|| source[0].as_str()),
+        Some(format!("{rule_name}.Arn").as_str()),
+        "only this rule may publish"
+    );
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Principal"]["Service"].as_str() == Some("cloudwatch.amazonaws.com")),
+        "the alarms must still be able to publish once the topic has a policy"
+    );
+}
+
+#[test]
+fn the_dashboard_shows_what_an_operator_looks_at_first() {
+    let template = template();
+    let dashboards = resources_of_type(&template, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1);
+    let body = dashboards[0].1["Properties"]["DashboardBody"]
+        .as_str()
+        .expect("a DashboardBody (!Sub string)");
+    // After !Sub the ${...} become plain strings; any placeholder text keeps the JSON valid.
+    let mut substituted = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        substituted.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed ${") + start;
+        substituted.push_str("X");
+        rest = &rest[end + 1..];
+    }
+    substituted.push_str(rest);
+    let body: serde_json::Value = serde_json::from_str(&substituted).expect("the body is JSON");
+    let widgets = body["widgets"].as_array().expect("widgets");
+    let metrics: Vec<String> = widgets
+        .iter()
+        .filter_map(|w| w["properties"]["metrics"].as_array())
+        .flatten()
+        .filter_map(|m| m[1].as_str().map(str::to_string))
+        .collect();
+    for wanted in [
+        "Invocations",
+        "Errors",
+        "Triggered",
+        "Skipped",
+        "Failed",
+        "Provisioned",
+        "CycleDuration",
+        "ClientSecretDaysLeft",
+    ] {
+        assert!(metrics.iter().any(|m| m == wanted), "no {wanted} widget: {metrics:?}");
+    }
+    let queries: Vec<&str> = widgets
+        .iter()
+        .filter(|w| w["type"] == "log")
+        .filter_map(|w| w["properties"]["query"].as_str())
+        .collect();
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.contains("check result") && q.contains("failed")),
+        "a Logs Insights widget lists the latest failed checks: {queries:?}"
+    );
 }
 
 /// The role's inline policies as (condition, policy name); `None` for unconditional ones.

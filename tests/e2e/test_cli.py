@@ -1,0 +1,154 @@
+"""The operator command line, run as a process: the same binary without AWS_LAMBDA_RUNTIME_API,
+the same environment configuration, against moto_server and the simulator. Exit codes: 0 success,
+1 the action failed, 2 a usage or configuration error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from helpers import JOB_ID, graph_calls
+
+ALL_ROLES = ["Synchronization.ReadWrite.All", "Application.Read.All", "AuditLog.Read.All"]
+
+
+@pytest.fixture
+def cli(bootstrap, sim, moto, make_secret, leak_check):
+    """cli(*args, env=...) runs `entra-idc-sync args...` and returns the CompletedProcess."""
+    secret_id = make_secret()
+
+    def run(*args, env=None, timeout=60):
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA")}
+        full_env = {**base, **moto.function_env(), **sim.function_env(), "SECRET_ID": secret_id,
+                    "APP_DISPLAY_NAME": "AWS IAM Identity Center", **(env or {})}
+        full_env = {k: v for k, v in full_env.items() if v is not None}
+        done = subprocess.run([bootstrap, *args], env=full_env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        leak_check(done.stdout, done.stderr)
+        return done
+
+    run.secret_id = secret_id
+    return run
+
+
+def healthy(sim, scenario):
+    scenario["tenants"][0]["apps"][0]["roles"] = list(ALL_ROLES)
+    sim.set_scenario(scenario)
+
+
+def test_check_prints_one_marked_line_per_check_and_exits_0(sim, scenario, cli):
+    healthy(sim, scenario)
+    done = cli("check")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("check: 7 checks: 7 ok")
+    assert len(lines) == 8, done.stdout
+    for line, name in zip(lines[1:], ["credentials", "permissions", "clientSecretExpiry", "servicePrincipal",
+                                      "jobs", "scimConnection", "provisioningErrors"]):
+        assert line.startswith(f"✓ {name}"), line
+    assert "fix:" not in done.stdout
+
+
+def test_check_json_prints_the_report(sim, scenario, cli):
+    healthy(sim, scenario)
+    done = cli("check", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["action"] == "check"
+    assert {c["name"] for c in report["checks"]} >= {"credentials", "scimConnection"}
+    assert all(c["status"] == "ok" for c in report["checks"])
+
+
+def test_a_failed_check_exits_1_with_the_fix_in_the_table_and_the_error_on_stderr(sim, scenario, cli):
+    scenario["tenants"][0]["apps"][0]["roles"] = list(ALL_ROLES)
+    scenario["service_principals"][0]["jobs"][0]["scim_token"] = "expired"
+    sim.set_scenario(scenario)
+    done = cli("check")
+    assert done.returncode == 1
+    assert done.stderr.startswith("CheckFailed: ")
+    failed = [line for line in done.stdout.splitlines() if line.startswith("✗")]
+    assert len(failed) == 1 and "scimConnection" in failed[0]
+    assert "    fix: generate a new access token in IAM Identity Center" in done.stdout
+    as_json = json.loads(cli("check", "--json").stdout)
+    assert as_json["errorType"] == "CheckFailed"
+    assert [c["status"] for c in as_json["checks"] if c["name"] == "scimConnection"] == ["failed"]
+
+
+def test_status_prints_each_job_and_json_prints_the_report(sim, cli):
+    done = cli("status")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].startswith(f"✓ {JOB_ID}  statusRead")
+    report = json.loads(cli("status", "--json").stdout)
+    assert report["jobs"][0]["jobId"] == JOB_ID
+    assert graph_calls(sim, "POST") == []
+
+
+def test_restart_dry_run_changes_nothing(sim, cli):
+    done = cli("restart", "--dry-run", "--reset-scope", "Watermark")
+    assert done.returncode == 0, done.stderr
+    assert "would be triggered (dry run)" in done.stdout
+    assert graph_calls(sim, "POST") == []
+
+
+def test_restart_and_start_trigger_the_job(sim, cli):
+    assert cli("restart", "--force", "--job", JOB_ID).returncode == 0
+    assert len(graph_calls(sim, "POST", "/restart")) == 1
+    assert cli("start", "--app-display-name", "AWS IAM Identity Center").returncode == 0
+    assert len(graph_calls(sim, "POST", "/start")) == 1
+
+
+def test_restart_wait_reports_the_finished_cycle(sim, cli):
+    done = cli("restart", "--wait", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["jobs"][0]["cycle"]["state"] == "finished"
+
+
+def test_provision_reaches_the_use_case_with_users_and_groups(sim, cli):
+    done = cli("provision", "--user", "nobody@contoso.com", "--json")
+    # Whatever provision answers, it is the use case's answer (an action failure or success),
+    # never a usage error: --user became the request's `users`.
+    assert done.returncode in (0, 1), done.stderr
+    assert "InvalidRequest" not in done.stderr
+
+
+def test_an_action_failure_exits_1_with_error_type_and_message_on_stderr(sim, cli):
+    done = cli("status", "--service-principal-id", "0d1c2b3a-4f5e-6789-abcd-ef0123456789")
+    assert done.returncode == 1
+    assert done.stderr.startswith("ServicePrincipalNotFound: ")
+    assert "SERVICE_PRINCIPAL_ID" in done.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], "no action"),
+    (["reboot"], "unknown action \"reboot\""),
+    (["check", "--frobnicate"], "--frobnicate"),
+    (["restart", "--reset-scope"], "--reset-scope"),
+])
+def test_usage_errors_exit_2(cli, args, expected):
+    done = cli(*args)
+    assert done.returncode == 2
+    assert expected in done.stderr and "--help" in done.stderr
+    assert done.stdout == ""
+
+
+def test_configuration_errors_exit_2(cli):
+    done = cli("status", env={"SECRET_ID": None})
+    assert done.returncode == 2
+    assert done.stderr.startswith("ConfigurationError: ") and "SECRET_ID" in done.stderr
+    bad = cli("restart", "--reset-scope", "Everything")
+    assert bad.returncode == 2 and bad.stderr.startswith("InvalidRequest: ")
+
+
+def test_secret_id_flag_replaces_the_environment(cli):
+    done = cli("status", "--secret-id", cli.secret_id, env={"SECRET_ID": "entra-idc-sync/does-not-exist"})
+    assert done.returncode == 0, done.stderr
+
+
+def test_help_lists_the_options(cli):
+    done = cli("--help")
+    assert done.returncode == 0
+    for option in ("--json", "--dry-run", "--wait", "--user", "--secret-id", "Exit codes"):
+        assert option in done.stdout
