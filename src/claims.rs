@@ -56,10 +56,7 @@ mod tests {
 
     fn jwt(payload: &str) -> String {
         let header = URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"RS256"}"#);
-        format!(
-            "{header}.{}.c2lnbmF0dXJl",
-            URL_SAFE_NO_PAD.encode(payload)
-        )
+        format!("{header}.{}.c2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(payload))
     }
 
     #[test]

@@ -83,7 +83,11 @@ pub const NEEDS: &[Need] = &[
     Need {
         key: "groups",
         purpose: "read assigned groups, their members and their changes",
-        any_of: &["GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"],
+        any_of: &[
+            "GroupMember.Read.All",
+            "Group.Read.All",
+            "Directory.Read.All",
+        ],
         actions: &[Action::Provision],
         necessity: Necessity::Required,
         condition: Condition::Always,
@@ -99,7 +103,11 @@ pub const NEEDS: &[Need] = &[
     Need {
         key: "ownApplication",
         purpose: "read the expiry of the function's own client secret or certificate",
-        any_of: &["Application.Read.All", OWNED_BY, "Application.ReadWrite.All"],
+        any_of: &[
+            "Application.Read.All",
+            OWNED_BY,
+            "Application.ReadWrite.All",
+        ],
         actions: &[Action::Check],
         necessity: Necessity::CheckOnly("clientSecretExpiry"),
         condition: Condition::Always,
@@ -194,8 +202,13 @@ mod tests {
     #[test]
     fn descriptions_name_the_alternatives_and_the_owner_condition() {
         let text = describe(need("jobs").unwrap());
-        assert!(text.starts_with("Synchronization.ReadWrite.All (or Application.ReadWrite.OwnedBy)"));
+        assert!(
+            text.starts_with("Synchronization.ReadWrite.All (or Application.ReadWrite.OwnedBy)")
+        );
         assert!(text.contains("owner"));
-        assert_eq!(describe(need("provisioningLog").unwrap()), "AuditLog.Read.All");
+        assert_eq!(
+            describe(need("provisioningLog").unwrap()),
+            "AuditLog.Read.All"
+        );
     }
 }

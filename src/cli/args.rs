@@ -135,9 +135,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
             other => return Err(other.unexpected().to_string()),
         }
     }
-    parsed.action = action.ok_or_else(|| {
-        format!("no action given: use one of {}", ACTIONS.join(", "))
-    })?;
+    parsed.action =
+        action.ok_or_else(|| format!("no action given: use one of {}", ACTIONS.join(", ")))?;
     Ok(Command::Run(parsed))
 }
 
@@ -190,8 +189,9 @@ mod tests {
 
     #[test]
     fn options_may_come_before_the_action() {
-        let Command::Run(args) = run(&["--wait", "--force", "restart", "--reset-scope", "Full"])
-            .unwrap() else {
+        let Command::Run(args) =
+            run(&["--wait", "--force", "restart", "--reset-scope", "Full"]).unwrap()
+        else {
             panic!("not a run")
         };
         assert_eq!(

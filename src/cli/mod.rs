@@ -91,7 +91,10 @@ fn build(args: &Args) -> Result<Context, SyncError> {
 fn print_report(args: &Args, report: &Report) {
     let value = serde_json::to_value(report).unwrap_or(Value::Null);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     } else {
         println!("{}", render::table(&value));
     }
@@ -108,7 +111,10 @@ fn fail(args: &Args, error: &SyncError) -> u8 {
         if let Some(checks) = &checks {
             body["checks"] = checks.clone();
         }
-        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
     } else if let Some(checks) = checks {
         println!("{}", render::table(&json!({"checks": checks})));
     }

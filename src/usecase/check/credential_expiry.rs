@@ -74,16 +74,19 @@ fn certificate_window(credential: &KeyCredential, thumbprint: Option<&str>) -> W
 /// The credential in use: the one that matches (hint or thumbprint), else the active one that
 /// expires soonest; among several matches, the active one that expires soonest.
 fn pick(windows: &[Window], now: OffsetDateTime) -> Option<&Window> {
-    let soonest_active = |candidates: Vec<&Window>| {
-        candidates
-            .into_iter()
-            .filter(|w| w.is_active(now))
-            .min_by_key(|w| w.end)
-    };
-    let matching: Vec<&Window> = windows.iter().filter(|w| w.matches).collect();
-    soonest_active(matching.clone())
-        .or_else(|| matching.into_iter().max_by_key(|w| w.end))
-        .or_else(|| soonest_active(windows.iter().collect()))
+    let matching = || windows.iter().filter(|w| w.matches);
+    soonest_active(matching(), now)
+        .or_else(|| matching().max_by_key(|w| w.end))
+        .or_else(|| soonest_active(windows.iter(), now))
+}
+
+fn soonest_active<'a>(
+    candidates: impl Iterator<Item = &'a Window>,
+    now: OffsetDateTime,
+) -> Option<&'a Window> {
+    candidates
+        .filter(|w| w.is_active(now))
+        .min_by_key(|w| w.end)
 }
 
 /// What the admin must do to renew, by kind; `secret_location` names where the function reads

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use super::super::Context;
 use super::credential_expiry::CredentialInUse;
-use super::result::{
-    CHECK_NAMES, CLIENT_SECRET_EXPIRY, CREDENTIALS, CheckResult, CheckStatus,
-};
+use super::result::{CHECK_NAMES, CLIENT_SECRET_EXPIRY, CREDENTIALS, CheckResult, CheckStatus};
 use crate::config::Settings;
 use crate::entra::EntraError;
 use crate::error::SyncError;
@@ -58,17 +56,19 @@ pub fn without_token(error: &SyncError) -> Vec<CheckResult> {
         _ => None,
     };
     for name in &CHECK_NAMES[1..] {
-        checks.push(if *name == CLIENT_SECRET_EXPIRY && code == Some(SECRET_EXPIRED) {
-            CheckResult::failed(
-                CLIENT_SECRET_EXPIRY,
-                format!("the client secret has expired (Entra ID answered {SECRET_EXPIRED})"),
-                "create a new client secret under App registrations > the function's app > \
+        checks.push(
+            if *name == CLIENT_SECRET_EXPIRY && code == Some(SECRET_EXPIRED) {
+                CheckResult::failed(
+                    CLIENT_SECRET_EXPIRY,
+                    format!("the client secret has expired (Entra ID answered {SECRET_EXPIRED})"),
+                    "create a new client secret under App registrations > the function's app > \
                  Certificates & secrets > Client secrets, store its Value as client_secret in the \
                  Secrets Manager secret, then delete the old secret",
-            )
-        } else {
-            CheckResult::blocked(name, CREDENTIALS)
-        });
+                )
+            } else {
+                CheckResult::blocked(name, CREDENTIALS)
+            },
+        );
     }
     checks
 }
@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn an_expired_secret_also_fails_the_expiry_check() {
         let checks = without_token(&rejected(SECRET_EXPIRED));
-        let expiry = checks.iter().find(|c| c.name == CLIENT_SECRET_EXPIRY).unwrap();
+        let expiry = checks
+            .iter()
+            .find(|c| c.name == CLIENT_SECRET_EXPIRY)
+            .unwrap();
         assert_eq!(expiry.status, CheckStatus::Failed);
         assert!(expiry.detail.contains(SECRET_EXPIRED));
     }

@@ -81,14 +81,23 @@ pub fn judge(job_id: &str, status_code: Option<&str>, health: &Health) -> CheckR
 /// The servicePrincipal and jobs checks when the app or its jobs could not be listed.
 pub fn listing_failed(error: &SyncError, app: &str) -> Vec<CheckResult> {
     let text = error.to_string();
-    let found = || CheckResult::ok(SERVICE_PRINCIPAL, format!("found the enterprise app {app} exactly once"));
+    let found = || {
+        CheckResult::ok(
+            SERVICE_PRINCIPAL,
+            format!("found the enterprise app {app} exactly once"),
+        )
+    };
     match error {
         SyncError::ProvisioningNotConfigured { .. } | SyncError::JobNotFound { .. } => {
             vec![found(), CheckResult::failed(JOBS, &text, &text)]
         }
         SyncError::Graph(graph) if graph_failed_on_jobs(graph) => {
             let check = if is_transient(graph) {
-                CheckResult::unavailable(JOBS, format!("the jobs could not be read: {text}"), "run the check again later")
+                CheckResult::unavailable(
+                    JOBS,
+                    format!("the jobs could not be read: {text}"),
+                    "run the check again later",
+                )
             } else {
                 CheckResult::failed(JOBS, format!("the jobs could not be read: {text}"), &text)
             };
@@ -103,7 +112,11 @@ pub fn listing_failed(error: &SyncError, app: &str) -> Vec<CheckResult> {
             CheckResult::blocked(JOBS, SERVICE_PRINCIPAL),
         ],
         SyncError::Secret(_) | SyncError::Entra(_) => vec![
-            CheckResult::unavailable(SERVICE_PRINCIPAL, format!("the token could not be renewed: {text}"), "see the credentials check"),
+            CheckResult::unavailable(
+                SERVICE_PRINCIPAL,
+                format!("the token could not be renewed: {text}"),
+                "see the credentials check",
+            ),
             CheckResult::blocked(JOBS, SERVICE_PRINCIPAL),
         ],
         _ => vec![
@@ -147,7 +160,8 @@ mod tests {
         );
         assert_eq!(quarantined.status, CheckStatus::Failed);
         assert!(quarantined.fix.unwrap().contains("restart"));
-        let paused = check(r#"{"id":"j","schedule":{"state":"Paused"},"status":{"code":"Paused"}}"#);
+        let paused =
+            check(r#"{"id":"j","schedule":{"state":"Paused"},"status":{"code":"Paused"}}"#);
         assert_eq!(paused.status, CheckStatus::Warning);
         assert!(paused.fix.unwrap().contains("start action"));
         let not_configured = check(r#"{"id":"j","status":{"code":"NotConfigured"}}"#);

@@ -123,7 +123,10 @@ async fn gather(context: &Context, request: &SyncRequest, deadline: &Deadline) -
                 error.to_string(),
                 error.to_string(),
             ));
-            findings.block_after(SERVICE_PRINCIPAL, &[JOBS, SCIM_CONNECTION, PROVISIONING_ERRORS]);
+            findings.block_after(
+                SERVICE_PRINCIPAL,
+                &[JOBS, SCIM_CONNECTION, PROVISIONING_ERRORS],
+            );
             return findings;
         }
     };
@@ -184,7 +187,10 @@ async fn secret_expiry(
             );
         }
     };
-    let location = format!("the Secrets Manager secret {:?}", context.settings.secret_id);
+    let location = format!(
+        "the Secrets Manager secret {:?}",
+        context.settings.secret_id
+    );
     let (check, days_left) = credential_expiry::judge(
         &app,
         &in_use,
@@ -210,9 +216,14 @@ async fn find_jobs(
     let found = context.resolver.resolve(graph, target, deadline).await;
     let listed = match found {
         Ok(service_principal) => {
-            let jobs =
-                resolve::jobs(context, &service_principal, target, request.job_id.as_deref(), deadline)
-                    .await;
+            let jobs = resolve::jobs(
+                context,
+                &service_principal,
+                target,
+                request.job_id.as_deref(),
+                deadline,
+            )
+            .await;
             findings.service_principal = service_principal;
             jobs
         }

@@ -26,7 +26,11 @@ pub fn judge(roles: &[String], actions: &[Action], target_by_name: bool) -> Chec
         .collect();
     let unneeded: Vec<&String> = roles
         .iter()
-        .filter(|role| !needs.iter().any(|need| need.any_of.contains(&role.as_str())))
+        .filter(|role| {
+            !needs
+                .iter()
+                .any(|need| need.any_of.contains(&role.as_str()))
+        })
         .collect();
     let names = actions
         .iter()
@@ -73,7 +77,10 @@ pub fn judge(roles: &[String], actions: &[Action], target_by_name: bool) -> Chec
         .with("granted", roles)
         .with(
             "missing",
-            missing.iter().map(|need| need.any_of[0]).collect::<Vec<_>>(),
+            missing
+                .iter()
+                .map(|need| need.any_of[0])
+                .collect::<Vec<_>>(),
         )
         .with("unneeded", &unneeded)
         .with(
@@ -110,7 +117,11 @@ mod tests {
     fn a_missing_role_is_named_with_admin_consent() {
         let check = judge(&roles(&["Application.Read.All"]), CONFIGURED, true);
         assert_eq!(check.status, CheckStatus::Failed);
-        assert!(check.detail.contains("Synchronization.ReadWrite.All"), "{}", check.detail);
+        assert!(
+            check.detail.contains("Synchronization.ReadWrite.All"),
+            "{}",
+            check.detail
+        );
         let fix = check.fix.unwrap();
         assert!(fix.contains("Synchronization.ReadWrite.All") && fix.contains("admin consent"));
     }
@@ -130,12 +141,19 @@ mod tests {
         );
         assert_eq!(check.status, CheckStatus::Warning);
         assert!(check.detail.contains("User.ReadWrite.All"));
-        assert_eq!(check.facts["unneeded"], serde_json::json!(["User.ReadWrite.All"]));
+        assert_eq!(
+            check.facts["unneeded"],
+            serde_json::json!(["User.ReadWrite.All"])
+        );
     }
 
     #[test]
     fn the_checks_own_reads_are_neither_missing_nor_unneeded() {
-        let check = judge(&roles(&["Synchronization.ReadWrite.All"]), CONFIGURED, false);
+        let check = judge(
+            &roles(&["Synchronization.ReadWrite.All"]),
+            CONFIGURED,
+            false,
+        );
         assert_eq!(check.status, CheckStatus::Ok);
         assert_eq!(
             check.facts["optionalMissing"],

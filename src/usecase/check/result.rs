@@ -162,7 +162,11 @@ pub fn failures(checks: &[CheckResult]) -> Option<String> {
         .filter(|check| check.status == CheckStatus::Failed)
         .map(|check| {
             let fix = check.fix.as_deref().unwrap_or("see the detail");
-            format!("{}: {} Fix: {fix}", check.label(), end_sentence(&check.detail))
+            format!(
+                "{}: {} Fix: {fix}",
+                check.label(),
+                end_sentence(&check.detail)
+            )
         })
         .collect();
     (!failed.is_empty()).then(|| failed.join(" | "))
@@ -210,9 +214,6 @@ mod tests {
             "scimConnection (j1): refused. Fix: new token | jobs (j1): quarantined. Fix: restart"
         );
         assert!(failures(&checks[..2]).is_none());
-        assert_eq!(
-            summarize(&checks),
-            "4 checks: 1 ok, 1 warning, 2 failed"
-        );
+        assert_eq!(summarize(&checks), "4 checks: 1 ok, 1 warning, 2 failed");
     }
 }

@@ -73,15 +73,26 @@ mod tests {
         assert_eq!(check.status, CheckStatus::Failed);
         assert!(check.detail.contains("CredentialValidationUnavailable"));
         let fix = check.fix.unwrap();
-        assert!(fix.contains("Generate token") && fix.contains("one year"), "{fix}");
+        assert!(
+            fix.contains("Generate token") && fix.contains("one year"),
+            "{fix}"
+        );
     }
 
     #[test]
     fn forbidden_or_unreachable_is_unavailable() {
-        let check = judge(&refused(GraphErrorKind::PermissionDenied, 403, "Authorization_RequestDenied"));
+        let check = judge(&refused(
+            GraphErrorKind::PermissionDenied,
+            403,
+            "Authorization_RequestDenied",
+        ));
         assert_eq!(check.status, CheckStatus::Unavailable);
         assert!(check.fix.unwrap().contains("Synchronization.ReadWrite.All"));
-        let check = judge(&refused(GraphErrorKind::Unavailable, 503, "ServiceUnavailable"));
+        let check = judge(&refused(
+            GraphErrorKind::Unavailable,
+            503,
+            "ServiceUnavailable",
+        ));
         assert_eq!(check.status, CheckStatus::Unavailable);
         assert_eq!(judge(&Ok(())).status, CheckStatus::Ok);
     }
