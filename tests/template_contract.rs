@@ -400,13 +400,20 @@ fn a_second_schedule_runs_check_daily_and_is_on_by_default() {
                 .is_ok_and(|input| input["action"] == "check")
         })
         .collect();
-    assert_eq!(checks.len(), 1, "exactly one schedule sends {{\"action\":\"check\"}}");
+    assert_eq!(
+        checks.len(),
+        1,
+        "exactly one schedule sends {{\"action\":\"check\"}}"
+    );
     let properties = &checks[0].1["Properties"];
-    let expression = properties["ScheduleExpression"].as_str().unwrap_or_default();
+    let expression = properties["ScheduleExpression"]
+        .as_str()
+        .unwrap_or_default();
     let parameter = &template["Parameters"][expression];
     let default = parameter["Default"].as_str().unwrap_or_default();
     assert!(
-        default == "rate(1 day)" || (default.starts_with("cron(") && default.matches('*').count() >= 2),
+        default == "rate(1 day)"
+            || (default.starts_with("cron(") && default.matches('*').count() >= 2),
         "the check schedule's default must be daily, not {default:?}"
     );
     // State: !If [CheckScheduleIsEnabled, ENABLED, DISABLED], the condition on a parameter
@@ -421,7 +428,10 @@ fn a_second_schedule_runs_check_daily_and_is_on_by_default() {
         Some("true"),
         "the check schedule is on by default ({condition}: {switch:?})"
     );
-    assert_eq!(properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64(), Some(0));
+    assert_eq!(
+        properties["RetryPolicy"]["MaximumRetryAttempts"].as_i64(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -430,14 +440,22 @@ fn an_alarm_fires_when_the_client_secret_has_less_than_30_days() {
     let alarms = resources_of_type(&template, "AWS::CloudWatch::Alarm");
     let (_, alarm) = alarms
         .iter()
-        .find(|(_, alarm)| alarm["Properties"]["MetricName"].as_str() == Some("ClientSecretDaysLeft"))
+        .find(|(_, alarm)| {
+            alarm["Properties"]["MetricName"].as_str() == Some("ClientSecretDaysLeft")
+        })
         .expect("an alarm on ClientSecretDaysLeft");
     let properties = &alarm["Properties"];
     assert_eq!(properties["Namespace"].as_str(), Some("EntraIdcSync"));
     assert_eq!(properties["Threshold"].as_i64(), Some(30));
-    assert_eq!(properties["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+    assert_eq!(
+        properties["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
     assert_eq!(strings(&properties["AlarmActions"]), ["AlarmTopic"]);
-    assert_eq!(properties["Dimensions"][0]["Name"].as_str(), Some("FunctionName"));
+    assert_eq!(
+        properties["Dimensions"][0]["Name"].as_str(),
+        Some("FunctionName")
+    );
 }
 
 #[test]
@@ -517,7 +535,10 @@ fn the_dashboard_shows_what_an_operator_looks_at_first() {
         "CycleDuration",
         "ClientSecretDaysLeft",
     ] {
-        assert!(metrics.iter().any(|m| m == wanted), "no {wanted} widget: {metrics:?}");
+        assert!(
+            metrics.iter().any(|m| m == wanted),
+            "no {wanted} widget: {metrics:?}"
+        );
     }
     let queries: Vec<&str> = widgets
         .iter()
