@@ -378,6 +378,8 @@ fn missed_runs_alarm_fires_after_n_periods_without_a_successful_run() {
     let text = format!("{:?}", template["Conditions"][condition]);
     assert!(text.contains("ScheduleIsEnabled"), "{condition}: {text}");
     assert!(text.contains(n), "{condition}: {text}");
+}
+
 /// The function's scheduled events (`Events` of type ScheduleV2), by name.
 fn schedules(template: &Yaml) -> Vec<(String, Yaml)> {
     the_function(template)["Properties"]["Events"]
