@@ -76,7 +76,7 @@ def test_request_log_holds_no_secret_or_token(sim):
     sim.call("GET", jobs_path(), token=token, headers=headers)
     log = sim.requests()
     text = json.dumps(log) + json.dumps(sim.call("GET", "/_sim/state").json)
-    assert SECRET not in text and token not in text and token.removeprefix("simtok-") not in text
+    assert SECRET not in text and token not in text and token.split(".")[2] not in text
     token_request, graph_request = log
     assert token_request["endpoint"] == "token" and "client_secret" not in token_request["form"]
     assert len(token_request["form"]["client_secret_sha256"]) == 64

@@ -42,7 +42,7 @@ def test_token_success_by_tenant_id_and_by_domain(sim):
         assert reply.status == 200
         body = reply.json
         assert body["token_type"] == "Bearer" and body["expires_in"] == 3599 and body["ext_expires_in"] == 3599
-        assert body["access_token"].startswith("simtok-")
+        assert body["access_token"].split(".")[2].startswith("simtok-"), "a JWT signed simtok-<hex>"
         assert reply.headers["request-id"]
 
 

@@ -7,7 +7,9 @@ tenant, app, form)` returns None when the credential is good and raises EntraErr
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -163,9 +165,32 @@ def check_client_secret(app: App, form: dict) -> None:
                          "certificate credentials for added security: https://aka.ms/certCreds.")
 
 
+def b64url_json(obj: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
+
+
+def access_token_for(sim: "Simulator", tenant: Tenant, app: App, now: float, expires_at: float) -> str:
+    """A JWT-shaped application token like Entra's v1.0 Graph tokens: header.payload.signature,
+    base64url, with the app's `roles` (left out when none, as Entra does). Clients may read the
+    claims; nothing verifies the signature, which is `simtok-<hex>`: unique per token, and the
+    marker the tests' leak check looks for in every output."""
+    issuer = f"https://sts.windows.net/{tenant.id}/"
+    claims = {
+        "aud": sim.world.graph_scope.removesuffix("/.default"), "iss": issuer,
+        "iat": int(now), "nbf": int(now), "exp": int(expires_at),
+        "app_displayname": app.display_name, "appid": app.client_id, "appidacr": "1", "idp": issuer,
+        "idtyp": "app", "oid": app.service_principal_id or "", "sub": app.service_principal_id or app.client_id,
+        "tid": tenant.id, "ver": "1.0",
+    }
+    if app.roles:
+        claims["roles"] = list(app.roles)
+    header = {"typ": "JWT", "alg": "RS256", "x5t": "simulator", "kid": "simulator"}
+    return f"{b64url_json(header)}.{b64url_json(claims)}.simtok-{uuid.uuid4().hex}"
+
+
 def grant(sim: "Simulator", ctx: RequestContext, tenant: Tenant, app: App) -> Response:
     lifetime = sim.world.token_lifetime
-    generated = f"simtok-{uuid.uuid4().hex}"
+    generated = access_token_for(sim, tenant, app, ctx.now, ctx.now + lifetime)
     whole = int(lifetime)
     answer = with_overrides({"token_type": "Bearer", "expires_in": whole, "ext_expires_in": whole,
                              "access_token": generated}, app.token_response, generated)
