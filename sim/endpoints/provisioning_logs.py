@@ -194,6 +194,6 @@ def list_provisioning(sim: "Simulator", ctx: RequestContext, caller: Caller, par
     if "$filter" in options:
         clauses = parse_filter(options["$filter"])
         entries = [e for e in entries if matches(e, clauses)]
-    entries.sort(key=lambda e: e["activityDateTime"], reverse=True)
+    entries.sort(key=lambda e: parse_time(e["activityDateTime"]), reverse=True)
     context = f"{sim.base_url}/v1.0/$metadata#auditLogs/provisioning"
     return graph_json(page(sim, ctx, entries, options, context))
