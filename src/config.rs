@@ -28,6 +28,7 @@ pub const FUNCTION_ENVIRONMENT: &[&str] = &[
     "MIN_TRIGGER_INTERVAL",
     "STATE_TABLE",
     "PROVISION_LIMIT",
+    "SECRET_EXPIRY_WARN_DAYS",
 ];
 
 /// Overrides for simulators and tuning; deliberately not in the template.
@@ -44,6 +45,10 @@ const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_PROVISION_LIMIT: usize = 15;
 /// At Microsoft's 5 calls per 10 s, more would not fit in Lambda's longest timeout.
 const MAX_PROVISION_LIMIT: usize = 450;
+/// The check warns below this many days left on the client secret.
+const DEFAULT_SECRET_EXPIRY_WARN_DAYS: u32 = 30;
+/// Entra client secrets last at most two years.
+const MAX_SECRET_EXPIRY_WARN_DAYS: u32 = 730;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -186,6 +191,8 @@ pub struct Settings {
     pub http_timeout: Duration,
     /// The provision action's most provision-on-demand calls per run.
     pub provision_limit: usize,
+    /// The `check` action warns when the client secret has fewer days left.
+    pub secret_expiry_warn_days: u32,
 }
 
 impl Settings {
@@ -217,6 +224,7 @@ impl Settings {
                 .filter(|timeout| !timeout.is_zero())
                 .unwrap_or(DEFAULT_HTTP_TIMEOUT),
             provision_limit: env.provision_limit()?,
+            secret_expiry_warn_days: env.warn_days()?,
         })
     }
 }
@@ -314,6 +322,23 @@ impl Env<'_> {
                 _ => Err(invalid(name, &value, r#"use "true" or "false""#.into())),
             })
             .transpose()
+    }
+
+    fn warn_days(&self) -> Result<u32, ConfigError> {
+        let name = "SECRET_EXPIRY_WARN_DAYS";
+        let Some(value) = self.get(name) else {
+            return Ok(DEFAULT_SECRET_EXPIRY_WARN_DAYS);
+        };
+        value
+            .parse::<u32>()
+            .ok()
+            .filter(|days| (1..=MAX_SECRET_EXPIRY_WARN_DAYS).contains(days))
+            .ok_or_else(|| {
+                let fix = format!(
+                    "use a whole number of days from 1 to {MAX_SECRET_EXPIRY_WARN_DAYS}, e.g. 30"
+                );
+                invalid(name, &value, fix)
+            })
     }
 
     fn wait_limit(&self) -> Result<Duration, ConfigError> {
@@ -655,6 +680,8 @@ mod tests {
             ("AZURE_CLOUD", "mars", "usgov"),
             ("SERVICE_PRINCIPAL_ID", "not-a-guid", "GUID"),
             ("WAIT_LIMIT_SECONDS", "ten", "seconds"),
+            ("SECRET_EXPIRY_WARN_DAYS", "0", "1 to 730"),
+            ("SECRET_EXPIRY_WARN_DAYS", "soon", "whole number of days"),
             ("WAIT_FOR_COMPLETION", "maybe", "true"),
         ] {
             let text = settings(&[("SECRET_ID", "x"), (variable, value)])

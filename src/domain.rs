@@ -22,6 +22,9 @@ pub enum Action {
     Status,
     /// Provision on demand: named users/groups, or what changed since the last run.
     Provision,
+    /// Diagnose credentials, permissions, secret expiry, jobs and the SCIM connection; change
+    /// nothing.
+    Check,
 }
 
 impl FromStr for Action {
@@ -33,8 +36,9 @@ impl FromStr for Action {
             "start" => Ok(Self::Start),
             "status" => Ok(Self::Status),
             "provision" => Ok(Self::Provision),
+            "check" => Ok(Self::Check),
             _ => Err(format!(
-                "unknown action {text:?}: use \"restart\", \"start\", \"status\" or \"provision\""
+                "unknown action {text:?}: use \"restart\", \"start\", \"status\", \"provision\" or \"check\""
             )),
         }
     }
@@ -47,6 +51,7 @@ impl fmt::Display for Action {
             Self::Start => "start",
             Self::Status => "status",
             Self::Provision => "provision",
+            Self::Check => "check",
         })
     }
 }

@@ -4,6 +4,7 @@
 use lambda_runtime::Diagnostic;
 use thiserror::Error;
 
+use crate::checks::{CheckResult, CheckStatus};
 use crate::config::ConfigError;
 use crate::entra::{AuthError, EntraError};
 use crate::federation::FederationError;
@@ -73,6 +74,12 @@ pub enum SyncError {
     },
     #[error("the provisioning cycle failed: {details}")]
     CycleFailed { details: String },
+    /// The `check` action found something broken; `checks` are all of its findings.
+    #[error("{} check(s) failed: {details}", failed_count(checks))]
+    CheckFailed {
+        details: String,
+        checks: Vec<CheckResult>,
+    },
     #[error("unhealthy synchronization: {details}")]
     Unhealthy { details: String, quarantined: bool },
     #[error(
@@ -128,12 +135,20 @@ impl SyncError {
                 quarantined: true, ..
             } => "JobQuarantined",
             Self::Unhealthy { .. } => "UnhealthySynchronizationJob",
+            Self::CheckFailed { .. } => "CheckFailed",
             Self::DeadlineExceeded => "Timeout",
             Self::Startup(_) => "StartupError",
             Self::Provision(error) => error.error_type(),
             Self::State(_) => "StateStoreError",
         }
     }
+}
+
+fn failed_count(checks: &[CheckResult]) -> usize {
+    checks
+        .iter()
+        .filter(|check| check.status == CheckStatus::Failed)
+        .count()
 }
 
 fn secret_error_type(error: &SecretError) -> &'static str {

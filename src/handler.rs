@@ -17,7 +17,10 @@ pub async fn handle(
     event: LambdaEvent<Payload>,
 ) -> Result<Report, SyncError> {
     let deadline = Deadline::from_lambda_deadline_ms(event.context.deadline);
-    let outcome = run(context, &event.payload, deadline).await;
+    let outcome = match context {
+        Ok(context) => run(context, &event.payload, deadline).await,
+        Err(error) => Err(error.clone()),
+    };
     match &outcome {
         Ok(report) => {
             info!(summary = %report.summary, "invocation succeeded");
@@ -30,12 +33,13 @@ pub async fn handle(
     outcome
 }
 
-async fn run(
-    context: &Result<Context, SyncError>,
+/// One request, from its payload to its report: the Lambda handler and the command line both
+/// come through here.
+pub async fn run(
+    context: &Context,
     payload: &Payload,
     deadline: Deadline,
 ) -> Result<Report, SyncError> {
-    let context = context.as_ref().map_err(Clone::clone)?;
     let request = SyncRequest::from_payload(payload)?;
     // Boxed: the use case's future is deep enough to exhaust the compiler's layout depth.
     let work = Box::pin(usecase::run(context, request, deadline));

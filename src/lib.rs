@@ -17,6 +17,9 @@
 
 mod aws;
 mod certificate;
+mod checks;
+mod claims;
+mod cli;
 mod clients;
 mod config;
 mod cycle;
@@ -31,6 +34,7 @@ mod health;
 mod logging;
 mod metrics;
 mod outcome;
+mod permissions;
 mod proxy;
 mod report;
 mod request;
@@ -41,6 +45,8 @@ mod transport;
 mod usecase;
 
 // The entry point and what it wires.
+/// The operator command line (the binary run outside Lambda).
+pub use cli::main as cli_main;
 pub use clients::Clients;
 pub use config::{
     ConfigError, CredentialSource, Credentials, DEVELOPMENT_ENVIRONMENT, FUNCTION_ENVIRONMENT,

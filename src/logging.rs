@@ -36,6 +36,17 @@ pub fn init() {
     }
 }
 
+/// The command line: plain text on stderr (stdout is the report), warnings and errors only
+/// unless `RUST_LOG` says otherwise.
+pub fn init_cli() {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::new(directives),
+        _ => EnvFilter::new("warn"),
+    };
+    // Only fails when a subscriber is already set, which nothing here does.
+    let _ = tracing::subscriber::set_global_default(text_subscriber(filter, std::io::stderr));
+}
+
 /// Text lines, one per event: every field (Graph's display names and messages included) has
 /// its control characters escaped, so no value can end a line and forge the next one. The
 /// JSON format escapes them by itself.

@@ -1,17 +1,25 @@
-//! The Lambda bootstrap: logging, settings, the clients built once, the handler loop. No
-//! logic lives here.
+//! The Lambda bootstrap: logging, settings, the clients built once, the handler loop; or,
+//! outside Lambda (no `AWS_LAMBDA_RUNTIME_API`), the operator command line. No logic lives here.
 
-use entra_idc_sync::{Clients, Context, Settings, SyncError, handle, init_logging};
+use std::process::ExitCode;
+
+use entra_idc_sync::{Clients, Context, Settings, SyncError, cli_main, handle, init_logging};
 use lambda_runtime::{Error, service_fn};
 
-fn main() -> Result<(), Error> {
+fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        eprintln!(
-            "entra-idc-sync is an AWS Lambda bootstrap: run it in Lambda, with `cargo lambda \
-             watch`, or with AWS_LAMBDA_RUNTIME_API pointing at a Runtime API (see README)"
-        );
-        std::process::exit(2);
+        return cli_main();
     }
+    match lambda() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("entra-idc-sync: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn lambda() -> Result<(), Error> {
     fill_runtime_defaults();
     init_logging();
     tokio::runtime::Builder::new_current_thread()

@@ -7,6 +7,11 @@
 //! `CycleFailed`, `CycleDuration` (Seconds), `Exported`, `Escrowed`; `SuccessfulRuns` (1 on
 //! every successful invocation: the heartbeat the missed-runs alarm watches). A provision run
 //! writes one line with `ChangesDetected`, `Provisioned`, `ProvisionSkipped`, `ProvisionFailed`.
+//! A check run writes one with `ChecksFailed` and, when it could read it, `ClientSecretDaysLeft`
+//! (days left on the credential the function signs in with, negative once expired).
+//!
+//! Outside Lambda (the command line) no CloudWatch reads the lines: none is written, so stdout
+//! carries only the report.
 //!
 //! Lambda's log-level filtering: with JSON logs and an application log level, Lambda drops
 //! every line below that level, and reads a line without a valid `level`, or without a valid
@@ -175,7 +180,29 @@ pub fn emit_run_succeeded() {
     write_lines(std::iter::once(run_succeeded(&context)));
 }
 
+/// The EMF document of the check action's run-level values.
+pub fn check_run(context: &LineContext, checks_failed: usize, days_left: Option<i64>) -> Value {
+    let mut values: Values = vec![("ChecksFailed", "Count", json!(checks_failed))];
+    if let Some(days) = days_left {
+        values.push(("ClientSecretDaysLeft", "Count", json!(days)));
+    }
+    document(context, Map::new(), values)
+}
+
+/// Writes the check action's line: failed checks and the days left on the client secret.
+pub fn emit_check_run(checks_failed: usize, days_left: Option<i64>) {
+    let context = LineContext::from_env(OffsetDateTime::now_utc());
+    write_lines(std::iter::once(check_run(
+        &context,
+        checks_failed,
+        days_left,
+    )));
+}
+
 fn write_lines(documents: impl Iterator<Item = Value>) {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     for document in documents {
         // A failed write to stdout has nowhere better to be reported.
@@ -236,6 +263,17 @@ mod tests {
                 "ProvisionFailed"
             ]
         );
+    }
+
+    #[test]
+    fn check_line_carries_the_days_left_only_when_known() {
+        let line = check_run(&context("INFO"), 2, Some(10));
+        assert_eq!(line["ChecksFailed"], 2);
+        assert_eq!(line["ClientSecretDaysLeft"], 10);
+        let names = &line["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+        assert_eq!(names[1]["Name"], "ClientSecretDaysLeft");
+        let line = check_run(&context("INFO"), 0, None);
+        assert!(line.get("ClientSecretDaysLeft").is_none());
     }
 
     #[test]

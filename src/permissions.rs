@@ -2,7 +2,7 @@
 //! `permissions` check, by the advice on a Graph 403, and checked against docs/DEPLOY.md by a
 //! test, so the three never disagree.
 
-use crate::config::Action;
+use crate::domain::Action;
 
 /// Why a permission is needed, and what happens without it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,8 @@ pub struct Need {
     /// Any one of these is enough; the first is the one to grant (the least privileged that
     /// always works).
     pub any_of: &'static [&'static str],
-    pub actions: &'static [Action],
+    /// The actions, by name (`restart`, ...), that need it.
+    pub actions: &'static [&'static str],
     pub necessity: Necessity,
     pub condition: Condition,
 }
@@ -41,13 +42,9 @@ pub struct Need {
 /// synchronization calls, and it needs the app added as an owner of the enterprise app.
 pub const OWNED_BY: &str = "Application.ReadWrite.OwnedBy";
 
-const SYNC_ACTIONS: &[Action] = &[
-    Action::Restart,
-    Action::Start,
-    Action::Status,
-    Action::Check,
-    Action::Provision,
-];
+/// Every action; by name, so the table also covers actions built separately (`provision`).
+pub const ACTION_NAMES: &[&str] = &["restart", "start", "status", "check", "provision"];
+const SYNC_ACTIONS: &[&str] = ACTION_NAMES;
 
 /// The needs table.
 pub const NEEDS: &[Need] = &[
@@ -76,7 +73,7 @@ pub const NEEDS: &[Need] = &[
         key: "assignments",
         purpose: "read who is assigned to the enterprise app",
         any_of: &["Application.Read.All", "Application.ReadWrite.All"],
-        actions: &[Action::Provision],
+        actions: &["provision"],
         necessity: Necessity::Required,
         condition: Condition::Always,
     },
@@ -88,7 +85,7 @@ pub const NEEDS: &[Need] = &[
             "Group.Read.All",
             "Directory.Read.All",
         ],
-        actions: &[Action::Provision],
+        actions: &["provision"],
         necessity: Necessity::Required,
         condition: Condition::Always,
     },
@@ -96,7 +93,7 @@ pub const NEEDS: &[Need] = &[
         key: "users",
         purpose: "read assigned users and their changes",
         any_of: &["User.Read.All", "Directory.Read.All"],
-        actions: &[Action::Provision],
+        actions: &["provision"],
         necessity: Necessity::Required,
         condition: Condition::Always,
     },
@@ -108,7 +105,7 @@ pub const NEEDS: &[Need] = &[
             OWNED_BY,
             "Application.ReadWrite.All",
         ],
-        actions: &[Action::Check],
+        actions: &["check"],
         necessity: Necessity::CheckOnly("clientSecretExpiry"),
         condition: Condition::Always,
     },
@@ -116,7 +113,7 @@ pub const NEEDS: &[Need] = &[
         key: "provisioningLog",
         purpose: "read the provisioning log's recent failures",
         any_of: &["AuditLog.Read.All"],
-        actions: &[Action::Check],
+        actions: &["check"],
         necessity: Necessity::CheckOnly("provisioningErrors"),
         condition: Condition::Always,
     },
@@ -124,9 +121,11 @@ pub const NEEDS: &[Need] = &[
 
 /// The needs that apply to these actions and this kind of target.
 pub fn applicable(actions: &[Action], target_by_name: bool) -> impl Iterator<Item = &'static Need> {
-    let actions = actions.to_vec();
+    let names: Vec<String> = actions.iter().map(ToString::to_string).collect();
     NEEDS.iter().filter(move |need| {
-        need.actions.iter().any(|action| actions.contains(action))
+        need.actions
+            .iter()
+            .any(|action| names.iter().any(|name| name == action))
             && (need.condition == Condition::Always || target_by_name)
     })
 }
@@ -159,9 +158,28 @@ mod tests {
 
     #[test]
     fn every_action_needs_the_synchronization_permission() {
-        for action in SYNC_ACTIONS {
-            let needs: Vec<_> = applicable(&[*action], false).map(|n| n.key).collect();
+        for action in [
+            Action::Restart,
+            Action::Start,
+            Action::Status,
+            Action::Check,
+        ] {
+            let needs: Vec<_> = applicable(&[action], false).map(|n| n.key).collect();
             assert!(needs.contains(&"jobs"), "{action:?}: {needs:?}");
+            assert!(ACTION_NAMES.contains(&action.to_string().as_str()));
+        }
+    }
+
+    #[test]
+    fn the_deploy_guide_names_every_permission_of_the_table() {
+        let guide = include_str!("../docs/DEPLOY.md");
+        for need in NEEDS {
+            for permission in need.any_of {
+                assert!(
+                    guide.contains(permission),
+                    "docs/DEPLOY.md lacks {permission}"
+                );
+            }
         }
     }
 
@@ -174,9 +192,14 @@ mod tests {
         };
         assert_eq!(keys(&[Action::Restart], false), ["jobs"]);
         assert_eq!(keys(&[Action::Restart], true), ["jobs", "findApp"]);
+        let provision: Vec<_> = NEEDS
+            .iter()
+            .filter(|need| need.actions.contains(&"provision"))
+            .map(|need| need.key)
+            .collect();
         assert_eq!(
-            keys(&[Action::Provision], false),
-            ["jobs", "assignments", "groups", "users"]
+            provision,
+            ["jobs", "findApp", "assignments", "groups", "users"]
         );
         assert_eq!(
             keys(&[Action::Check], false),

@@ -6,6 +6,7 @@ use tracing::info;
 
 use time::OffsetDateTime;
 
+use crate::checks::CheckResult;
 use crate::domain::Action;
 use crate::error::SyncError;
 use crate::graph::model::{Quarantine, ServicePrincipal, SynchronizationJob, TaskExecution};
@@ -209,6 +210,9 @@ pub struct Report {
     /// Jobs left out of `jobs` to keep the report under Lambda's response limit.
     #[serde(skip_serializing_if = "is_zero")]
     pub jobs_omitted: usize,
+    /// The `check` action's findings, in the order they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
     pub started_at: String,
     pub duration_ms: u64,
     pub function_version: &'static str,

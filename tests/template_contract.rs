@@ -515,7 +515,7 @@ fn the_dashboard_shows_what_an_operator_looks_at_first() {
     while let Some(start) = rest.find("${") {
         substituted.push_str(&rest[..start]);
         let end = rest[start..].find('}').expect("closed ${") + start;
-        substituted.push_str("X");
+        substituted.push('X');
         rest = &rest[end + 1..];
     }
     substituted.push_str(rest);

@@ -116,7 +116,12 @@ impl GraphClient {
         job_id: &str,
         deadline: &Deadline,
     ) -> Result<Traced<()>, GraphError> {
-        let url = self.job_url(service_principal_id, job_id, Some("validateCredentials"));
+        let url = self.job_url(
+            service_principal_id,
+            job_id,
+            Some("validateCredentials"),
+            Operation::ValidateCredentials,
+        )?;
         let body = json!({ "useSavedCredentials": true });
         let (_, request_id) = self
             .call(

@@ -4,6 +4,7 @@
 
 pub mod directory;
 mod error;
+pub mod health;
 pub mod model;
 pub mod provisioning;
 
@@ -56,6 +57,9 @@ pub enum Operation {
     UserDelta,
     ReadSchema,
     ProvisionOnDemand,
+    ReadApplication,
+    ValidateCredentials,
+    ReadProvisioningLog,
 }
 
 impl Operation {
@@ -75,23 +79,30 @@ impl Operation {
             Self::UserDelta => "reading user changes (users/delta)",
             Self::ReadSchema => "reading the synchronization job's schema",
             Self::ProvisionOnDemand => "provisioning on demand",
+            Self::ReadApplication => "reading the function's own app registration",
+            Self::ValidateCredentials => "testing the job's SCIM connection",
+            Self::ReadProvisioningLog => "reading the provisioning log",
         }
     }
 
-    /// The least a Graph app needs for this call (application permissions).
-    fn permissions(self) -> &'static str {
+    /// What this call is for in the permissions table ([`crate::permissions::NEEDS`]).
+    fn need(self) -> &'static str {
         match self {
-            Self::FindServicePrincipal | Self::ListAssignments => "Application.Read.All",
-            Self::ListJobs | Self::ReadJob | Self::ReadSchema => {
-                "Synchronization.Read.All (or Synchronization.ReadWrite.All)"
-            }
-            Self::Restart | Self::Start | Self::ProvisionOnDemand => {
-                "Synchronization.ReadWrite.All"
-            }
-            Self::ReadUser | Self::UserDelta => "User.Read.All",
+            Self::FindServicePrincipal => "findApp",
+            Self::ListJobs
+            | Self::ReadJob
+            | Self::Restart
+            | Self::Start
+            | Self::ValidateCredentials
+            | Self::ReadSchema
+            | Self::ProvisionOnDemand => "jobs",
+            Self::ListAssignments => "assignments",
+            Self::ReadUser | Self::UserDelta => "users",
             Self::ReadGroup | Self::FindGroup | Self::ListGroupMembers | Self::GroupDelta => {
-                "GroupMember.Read.All"
+                "groups"
             }
+            Self::ReadApplication => "ownApplication",
+            Self::ReadProvisioningLog => "provisioningLog",
         }
     }
 
@@ -104,6 +115,9 @@ impl Operation {
                 | Self::ReadJob
                 | Self::Restart
                 | Self::Start
+                | Self::ReadApplication
+                | Self::ValidateCredentials
+                | Self::ReadProvisioningLog
         )
     }
 
@@ -127,6 +141,13 @@ impl Operation {
             Self::ProvisionOnDemand => Duration::from_secs(40),
             _ => Duration::ZERO,
         }
+    }
+
+    /// The application permission(s) this call needs, from the permissions table.
+    fn permissions(self) -> String {
+        crate::permissions::need(self.need())
+            .map(crate::permissions::describe)
+            .unwrap_or_default()
     }
 
     fn idempotency(self) -> Idempotency {

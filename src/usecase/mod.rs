@@ -2,6 +2,7 @@
 //! picks the use case for the invocation's action: a new action is a new arm in its `match`
 //! and a new module here.
 
+mod check;
 pub mod provision;
 mod resolve;
 mod trigger;
@@ -55,5 +56,6 @@ pub async fn run(
             trigger::run(context, action, &request, deadline).await
         }
         Action::Provision => provision::action::run(context, &request, deadline).await,
+        Action::Check => check::run(context, &request, deadline).await,
     }
 }

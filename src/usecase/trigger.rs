@@ -70,7 +70,14 @@ pub(super) async fn run(
         .resolver
         .resolve(&context.clients.graph, &target, &deadline)
         .await?;
-    let (jobs, ignored_jobs) = jobs(context, &service_principal, &target, &plan, &deadline).await?;
+    let (jobs, ignored_jobs) = jobs(
+        context,
+        &service_principal,
+        &target,
+        plan.job_id.as_deref(),
+        &deadline,
+    )
+    .await?;
     let reports: Vec<JobReport> = stream::iter(jobs.value.iter())
         .map(|job| {
             act(
@@ -105,6 +112,7 @@ pub(super) async fn run(
         jobs: reports,
         ignored_jobs,
         jobs_omitted: 0,
+        checks: Vec::new(),
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),
@@ -140,11 +148,12 @@ fn usable_jobs(listed: Vec<SynchronizationJob>) -> (Vec<SynchronizationJob>, Vec
 }
 
 /// The jobs to act on: all of them, or the one `jobId` names; and the listed ones ignored.
-async fn jobs(
+/// The check action lists them the same way.
+pub(super) async fn jobs(
     context: &Context,
     service_principal: &ServicePrincipal,
     target: &Target,
-    plan: &Plan,
+    job_id: Option<&str>,
     deadline: &Deadline,
 ) -> Result<(Traced<Vec<SynchronizationJob>>, Vec<IgnoredJob>), SyncError> {
     let graph = &context.clients.graph;
@@ -168,17 +177,17 @@ async fn jobs(
     if jobs.value.is_empty() {
         return Err(SyncError::ProvisioningNotConfigured { app });
     }
-    if let Some(wanted) = &plan.job_id {
+    if let Some(wanted) = job_id {
         let available = jobs
             .value
             .iter()
             .map(|job| job.id.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        jobs.value.retain(|job| &job.id == wanted);
+        jobs.value.retain(|job| job.id == wanted);
         if jobs.value.is_empty() {
             return Err(SyncError::JobNotFound {
-                job_id: wanted.clone(),
+                job_id: wanted.to_string(),
                 app,
                 available,
             });
@@ -380,7 +389,7 @@ fn clears_quarantine(plan: &Plan) -> bool {
     match plan.action {
         Action::Start => true,
         Action::Restart => plan.reset_scope.lifts_quarantine(),
-        Action::Status | Action::Provision => false,
+        Action::Status | Action::Provision | Action::Check => false,
     }
 }
 

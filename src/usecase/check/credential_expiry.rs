@@ -4,12 +4,9 @@
 use time::OffsetDateTime;
 
 use crate::graph::health::{ApplicationCredentials, KeyCredential, PasswordCredential};
-use crate::health::parse_time;
+use crate::graph::model::parse_time;
 
-use super::result::{CLIENT_SECRET_EXPIRY, CheckResult};
-
-/// Below this many days left the check warns, unless `SECRET_EXPIRY_WARN_DAYS` says otherwise.
-pub const DEFAULT_WARN_DAYS: u32 = 30;
+use crate::checks::{CLIENT_SECRET_EXPIRY, CheckResult};
 
 /// How the function proves who it is to Entra, as far as expiry is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +14,8 @@ pub enum CredentialInUse {
     /// A client secret; `hint` is its first three characters, as Graph's `hint` shows them.
     ClientSecret { hint: String },
     /// A certificate; its SHA-1 thumbprint (base64, as Graph's `customKeyIdentifier`) when known.
+    /// Built once certificate credentials are read from the secret (issue 12).
+    #[cfg_attr(not(test), allow(dead_code))]
     Certificate { thumbprint: Option<String> },
     /// Workload identity federation: nothing stored, nothing expires.
     Federated,
@@ -231,7 +230,7 @@ fn none_in_use(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usecase::check::result::CheckStatus;
+    use crate::checks::CheckStatus;
     use time::Duration;
 
     fn now() -> OffsetDateTime {
@@ -263,7 +262,7 @@ mod tests {
 
     fn check(app: &ApplicationCredentials, hint: &str) -> (CheckResult, Option<i64>) {
         let in_use = CredentialInUse::ClientSecret { hint: hint.into() };
-        judge(app, &in_use, now(), DEFAULT_WARN_DAYS, "secret \"entra\"")
+        judge(app, &in_use, now(), 30, "secret \"entra\"")
     }
 
     #[test]

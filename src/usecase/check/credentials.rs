@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::super::Context;
 use super::credential_expiry::CredentialInUse;
-use super::result::{CHECK_NAMES, CLIENT_SECRET_EXPIRY, CREDENTIALS, CheckResult, CheckStatus};
+use crate::checks::{CHECK_NAMES, CLIENT_SECRET_EXPIRY, CREDENTIALS, CheckResult, CheckStatus};
 use crate::config::Settings;
 use crate::entra::EntraError;
 use crate::error::SyncError;

@@ -5,7 +5,7 @@ use crate::error::SyncError;
 use crate::graph::{GraphError, GraphErrorKind, Operation};
 use crate::health::{Health, Problem};
 
-use super::result::{CheckResult, CheckStatus, JOBS, SERVICE_PRINCIPAL};
+use crate::checks::{CheckResult, CheckStatus, JOBS, SERVICE_PRINCIPAL};
 
 /// A problem's grade and what to do about it, by the health judgement's stable codes.
 fn grade(problem: &Problem) -> (CheckStatus, &'static str) {
@@ -145,7 +145,8 @@ fn is_transient(error: &GraphError) -> bool {
 mod tests {
     use super::*;
     use crate::graph::model::SynchronizationJob;
-    use crate::health::{judge as health_of, parse_time};
+    use crate::graph::model::parse_time;
+    use crate::health::judge as health_of;
 
     fn check(json: &str) -> CheckResult {
         let job: SynchronizationJob = serde_json::from_str(json).unwrap();

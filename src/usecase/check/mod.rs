@@ -10,7 +10,6 @@ mod credentials;
 mod jobs;
 mod permissions;
 mod provisioning_log;
-pub mod result;
 mod scim;
 
 use std::time::Instant;
@@ -22,27 +21,33 @@ use tracing::info;
 
 use super::Context;
 use super::resolve::{self, app_name};
+use super::trigger;
+use crate::checks;
+use crate::checks::{
+    CLIENT_SECRET_EXPIRY, CheckResult, CheckStatus, JOBS, PERMISSIONS, PROVISIONING_ERRORS,
+    SCIM_CONNECTION, SERVICE_PRINCIPAL,
+};
 use crate::claims;
 use crate::domain::{Action, Target};
 use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
 use crate::graph::{GraphErrorKind, Traced};
 use crate::metrics;
-use crate::report::{JobReport, Report};
+use crate::report::{IgnoredJob, JobReport, Report};
 use crate::request::SyncRequest;
 use crate::secret::EntraCredentials;
 use crate::transport::Deadline;
-pub use credential_expiry::{CredentialInUse, DEFAULT_WARN_DAYS};
-use result::{
-    CLIENT_SECRET_EXPIRY, CheckResult, CheckStatus, JOBS, PERMISSIONS, PROVISIONING_ERRORS,
-    SCIM_CONNECTION, SERVICE_PRINCIPAL,
-};
+pub use credential_expiry::CredentialInUse;
 
 /// What the checks found, before the verdict.
 struct Findings {
     checks: Vec<CheckResult>,
     service_principal: ServicePrincipal,
     jobs: Vec<JobReport>,
+    /// Jobs Graph listed that could not be checked (no usable id, listed twice).
+    ignored_jobs: Vec<IgnoredJob>,
+    /// Days left on the credential in use, when the expiry check could read it.
+    days_left: Option<i64>,
 }
 
 pub(super) async fn run(
@@ -54,8 +59,8 @@ pub(super) async fn run(
     let clock = Instant::now();
     let findings = gather(context, request, &deadline).await;
     publish(&findings);
-    let summary = format!("check: {}", result::summarize(&findings.checks));
-    if let Some(details) = result::failures(&findings.checks) {
+    let summary = format!("check: {}", checks::summarize(&findings.checks));
+    if let Some(details) = checks::failures(&findings.checks) {
         return Err(SyncError::CheckFailed {
             details,
             checks: findings.checks,
@@ -68,10 +73,13 @@ pub(super) async fn run(
         reset_scope: None,
         service_principal: findings.service_principal,
         jobs: findings.jobs,
+        ignored_jobs: findings.ignored_jobs,
+        jobs_omitted: 0,
         checks: findings.checks,
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),
+        provision: None,
     })
 }
 
@@ -90,6 +98,8 @@ async fn gather(context: &Context, request: &SyncRequest, deadline: &Deadline) -
         checks: Vec::new(),
         service_principal: ServicePrincipal::default(),
         jobs: Vec::new(),
+        ignored_jobs: Vec::new(),
+        days_left: None,
     };
     let (credentials, token) = match credentials::obtain(context, deadline).await {
         Ok(found) => found,
@@ -112,9 +122,9 @@ async fn gather(context: &Context, request: &SyncRequest, deadline: &Deadline) -
              docs/DEPLOY.md by hand",
         ),
     });
-    findings
-        .checks
-        .push(secret_expiry(context, &credentials, deadline).await);
+    let (expiry, days_left) = secret_expiry(context, &credentials, deadline).await;
+    findings.checks.push(expiry);
+    findings.days_left = days_left;
     let target = match target {
         Ok(target) => target,
         Err(error) => {
@@ -148,17 +158,16 @@ async fn secret_expiry(
     context: &Context,
     credentials: &EntraCredentials,
     deadline: &Deadline,
-) -> CheckResult {
+) -> (CheckResult, Option<i64>) {
     let in_use = credentials::in_use(credentials);
     if in_use == CredentialInUse::Federated {
-        let (check, _) = credential_expiry::judge(
+        return credential_expiry::judge(
             &Default::default(),
             &in_use,
             OffsetDateTime::now_utc(),
             context.settings.secret_expiry_warn_days,
             "",
         );
-        return check;
     }
     let read = context
         .clients
@@ -168,7 +177,7 @@ async fn secret_expiry(
     let app = match read {
         Ok(Traced { value, .. }) => value,
         Err(error) if error.kind() == Some(GraphErrorKind::PermissionDenied) => {
-            return CheckResult::unavailable(
+            let check = CheckResult::unavailable(
                 CLIENT_SECRET_EXPIRY,
                 format!(
                     "the function's app may not read its own app registration \
@@ -178,30 +187,28 @@ async fn secret_expiry(
                  make the function's service principal an owner of its own app registration \
                  and grant Application.ReadWrite.OwnedBy (only this check needs it)",
             );
+            return (check, None);
         }
         Err(error) => {
-            return CheckResult::unavailable(
+            let check = CheckResult::unavailable(
                 CLIENT_SECRET_EXPIRY,
                 format!("the app registration could not be read: {error}"),
                 "run the check again later",
             );
+            return (check, None);
         }
     };
     let location = format!(
         "the Secrets Manager secret {:?}",
         context.settings.secret_id
     );
-    let (check, days_left) = credential_expiry::judge(
+    credential_expiry::judge(
         &app,
         &in_use,
         OffsetDateTime::now_utc(),
         context.settings.secret_expiry_warn_days,
         &location,
-    );
-    if let Some(days) = days_left {
-        metrics::emit_days_left(days);
-    }
-    check
+    )
 }
 
 /// The servicePrincipal check and the jobs to look at; `None` when there are none to check.
@@ -216,7 +223,7 @@ async fn find_jobs(
     let found = context.resolver.resolve(graph, target, deadline).await;
     let listed = match found {
         Ok(service_principal) => {
-            let jobs = resolve::jobs(
+            let jobs = trigger::jobs(
                 context,
                 &service_principal,
                 target,
@@ -231,7 +238,8 @@ async fn find_jobs(
     };
     let app = app_name(&findings.service_principal);
     match listed {
-        Ok(Traced { value: jobs, .. }) => {
+        Ok((Traced { value: jobs, .. }, ignored)) => {
+            findings.ignored_jobs = ignored;
             findings.checks.push(CheckResult::ok(
                 SERVICE_PRINCIPAL,
                 format!("found the enterprise app {app} exactly once"),
@@ -254,9 +262,9 @@ async fn job_checks(
     deadline: &Deadline,
 ) {
     let now = OffsetDateTime::now_utc();
-    let sp_id = findings.service_principal.id.clone();
+    let sp_id = findings.service_principal.id.as_str();
     for job in jobs {
-        let report = JobReport::new(&sp_id, job, Action::Check, now);
+        let report = JobReport::new(sp_id, job, Action::Check, now);
         findings.checks.push(jobs::judge(
             &job.id,
             job.status_code(),
@@ -268,7 +276,7 @@ async fn job_checks(
     let since = now - time::Duration::hours(provisioning_log::WINDOW_HOURS);
     let probes = jobs.iter().map(|job| async move {
         let scim = graph
-            .validate_credentials(&sp_id, &job.id, deadline)
+            .validate_credentials(sp_id, &job.id, deadline)
             .await
             .map(|_| ());
         let log = graph
@@ -303,6 +311,6 @@ fn publish(findings: &Findings) {
         .iter()
         .filter(|check| check.status == CheckStatus::Failed)
         .count();
-    metrics::emit_checks_failed(failed);
+    metrics::emit_check_run(failed, findings.days_left);
     metrics::emit(&findings.jobs);
 }

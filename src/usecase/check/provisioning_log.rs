@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::graph::health::{PROVISIONING_LOG_TOP, ProvisioningEntry};
 use crate::graph::{GraphError, GraphErrorKind};
 
-use super::result::{CheckResult, PROVISIONING_ERRORS};
+use crate::checks::{CheckResult, PROVISIONING_ERRORS};
 
 /// Graph's answer when the tenant has no Entra ID P1/P2 licence for the reports.
 const NO_PREMIUM_LICENCE: &str = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
@@ -155,8 +155,8 @@ fn unavailable(error: &GraphError) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::CheckStatus;
     use crate::graph::Operation;
-    use crate::usecase::check::result::CheckStatus;
 
     fn refused(status: u16, kind: GraphErrorKind, code: &str) -> GraphError {
         GraphError::Failed {

@@ -3,7 +3,7 @@
 use crate::graph::{GraphError, GraphErrorKind};
 use crate::permissions;
 
-use super::result::{CheckResult, SCIM_CONNECTION};
+use crate::checks::{CheckResult, SCIM_CONNECTION};
 
 /// What to do when IAM Identity Center refuses the saved token (usually: it expired).
 pub const RENEW_AWS_TOKEN: &str = "generate a new access token in IAM Identity Center (Settings > \
@@ -49,8 +49,8 @@ pub fn judge(outcome: &Result<(), GraphError>) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::CheckStatus;
     use crate::graph::Operation;
-    use crate::usecase::check::result::CheckStatus;
 
     fn refused(kind: GraphErrorKind, status: u16, code: &str) -> Result<(), GraphError> {
         Err(GraphError::Failed {

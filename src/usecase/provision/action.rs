@@ -69,6 +69,7 @@ pub async fn run(
         jobs: Vec::new(),
         ignored_jobs: Vec::new(),
         jobs_omitted: 0,
+        checks: Vec::new(),
         started_at: started_at.format(&Rfc3339).unwrap_or_default(),
         duration_ms: clock.elapsed().as_millis() as u64,
         function_version: env!("CARGO_PKG_VERSION"),

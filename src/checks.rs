@@ -1,5 +1,6 @@
-//! One check's finding, as the report and the command line show it, and the verdict over all
-//! of them: any `failed` check fails the invocation with `CheckFailed`; warnings do not.
+//! The check action's findings: one check's result, as the report, the `CheckFailed` error and
+//! the command line show it, and the verdict over all of them: any `failed` check fails the
+//! invocation with `CheckFailed`; warnings do not.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
