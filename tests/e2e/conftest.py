@@ -24,7 +24,8 @@ DEMO_SECRET = {
     "client_id": DEMO_APP["client_id"],
     "client_secret": DEMO_APP["secrets"][0]["value"],
 }
-#: Never to be seen in any output: every simulator token starts with it.
+#: Never to be seen in any output: every simulator access token (a JWT) carries it, as the
+#: start of its signature segment.
 TOKEN_MARK = "simtok-"
 #: Nor any compact JWT: STS tokens and the client assertions the function signs are JWTs.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
@@ -186,3 +187,19 @@ def invoke(bootstrap, sim, moto, make_secret, leak_sources):
         if JWT.search(output):
             masked = JWT.sub("<LEAKED JWT>", output)[:300]
             pytest.fail(f"a JWT (STS token or client assertion) leaked into the function's output: {masked}")
+
+
+@pytest.fixture
+def leak_check(moto):
+    """leak_check(*texts) records outputs of a process the test ran itself (the command line);
+    at teardown none may hold a stored secret, key or token, or any JWT."""
+    seen: list[str] = []
+    yield lambda *texts: seen.extend(str(text) for text in texts)
+    for output in seen:
+        for value in moto.values | {TOKEN_MARK}:
+            if value in output:
+                masked = output.replace(value, "<LEAKED VALUE>")[:300]
+                pytest.fail(f"a secret or token leaked into the command line's output: {masked}")
+        if JWT.search(output):
+            masked = JWT.sub("<LEAKED JWT>", output)[:300]
+            pytest.fail(f"a JWT leaked into the command line's output: {masked}")
