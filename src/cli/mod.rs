@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::checks;
 use crate::clients::Clients;
 use crate::config::Settings;
 use crate::error::SyncError;
@@ -103,20 +104,26 @@ fn print_report(args: &Args, report: &Report) {
 /// Prints a failure: the error on stderr; the checks a `CheckFailed` carries on stdout.
 fn fail(args: &Args, error: &SyncError) -> u8 {
     let checks = match error {
-        SyncError::CheckFailed { checks, .. } => serde_json::to_value(checks).ok(),
+        SyncError::CheckFailed { checks, .. } => Some((
+            format!("check: {}", checks::summarize(checks)),
+            serde_json::to_value(checks).unwrap_or(Value::Null),
+        )),
         _ => None,
     };
     if args.json {
         let mut body = json!({"errorType": error.error_type(), "errorMessage": error.to_string()});
-        if let Some(checks) = &checks {
+        if let Some((_, checks)) = &checks {
             body["checks"] = checks.clone();
         }
         println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
         );
-    } else if let Some(checks) = checks {
-        println!("{}", render::table(&json!({"checks": checks})));
+    } else if let Some((summary, checks)) = checks {
+        println!(
+            "{}",
+            render::table(&json!({"summary": summary, "checks": checks}))
+        );
     }
     eprintln!("{}: {error}", error.error_type());
     match error {

@@ -42,10 +42,7 @@ pub fn judge(job_id: &str, status_code: Option<&str>, health: &Health) -> CheckR
     if health.problems.is_empty() {
         return CheckResult::ok(
             JOBS,
-            format!(
-                "job {job_id} is healthy (status {})",
-                status_code.unwrap_or("unknown")
-            ),
+            format!("healthy (status {})", status_code.unwrap_or("unknown")),
         )
         .for_job(job_id);
     }
@@ -68,14 +65,9 @@ pub fn judge(job_id: &str, status_code: Option<&str>, health: &Health) -> CheckR
         }
     }
     let codes: Vec<&str> = health.problems.iter().map(|p| p.code).collect();
-    CheckResult::new(
-        JOBS,
-        status,
-        format!("job {job_id}: {detail}"),
-        Some(fixes.join("; ")),
-    )
-    .for_job(job_id)
-    .with("problems", codes)
+    CheckResult::new(JOBS, status, detail, Some(fixes.join("; ")))
+        .for_job(job_id)
+        .with("problems", codes)
 }
 
 /// The servicePrincipal and jobs checks when the app or its jobs could not be listed.
