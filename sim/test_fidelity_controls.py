@@ -138,7 +138,7 @@ def test_token_response_overrides(sim):
     assert sim.token_reply().json["access_token"] == "" and sim.call("GET", "/_sim/state").json["tokens_issued"] == 0
     sim.scenario(with_app(token_response={"access_token": "{token}\u0007\r\n"}))
     odd = sim.token_reply().json["access_token"]
-    assert odd.startswith("simtok-") and odd.endswith("\u0007\r\n")
+    assert "simtok-" in odd and odd.endswith("\u0007\r\n")
 
 
 # -- hostile answers -------------------------------------------------------------------------------
