@@ -150,6 +150,11 @@ impl CertificateCredential {
         &self.thumbprint
     }
 
+    /// When the certificate stops being valid: the check action's expiry date for it.
+    pub fn not_after(&self) -> SystemTime {
+        self.not_after
+    }
+
     fn check_validity(&self, now: SystemTime) -> Result<(), CertificateError> {
         if now > self.not_after {
             return Err(CertificateError::Expired {

@@ -1,6 +1,7 @@
 """Helpers shared by the end-to-end test modules: the demo scenario's ids, the event files, and
 views of the simulator's request log. Test modules import from here, never from each other."""
 
+import datetime
 import json
 from pathlib import Path
 
@@ -32,3 +33,22 @@ def token_calls(sim):
 def only_job(report):
     assert len(report["jobs"]) == 1, report
     return report["jobs"][0]
+
+
+def make_pair(days_valid: int = 365, days_ago: int = 1, kind: str = "rsa"):
+    """(certificate PEM, PKCS#8 key PEM) for a fresh self-signed certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+
+    key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "rsa"
+           else ec.generate_private_key(ec.SECP256R1()))
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "entra-idc-sync e2e")])
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(start + datetime.timedelta(days=days_valid)).sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from helpers import CLIENT, JOB_ID, SP_ID, graph_calls
+from helpers import CLIENT, JOB_ID, SP_ID, TENANT, graph_calls, make_pair
 
 CHECK_NAMES = ["credentials", "permissions", "clientSecretExpiry", "servicePrincipal", "jobs",
                "scimConnection", "provisioningErrors"]
@@ -250,3 +250,18 @@ def test_an_unknown_app_fails_service_principal_and_blocks_the_job_checks(sim, s
     for name in ("jobs", "scimConnection", "provisioningErrors"):
         assert checks[name]["status"] == "unavailable"
     assert checks["clientSecretExpiry"]["status"] == "ok"
+
+
+def test_a_certificate_reports_its_own_end_of_validity(sim, scenario, invoke, make_secret):
+    certificate, key = make_pair(days_valid=21, days_ago=1)
+    healthy(scenario)
+    app_of(scenario)["certificates"] = [{"pem": certificate}]
+    sim.set_scenario(scenario)
+    secret_id = make_secret({"tenant_id": TENANT, "client_id": CLIENT, "certificate": certificate,
+                             "private_key": key})
+    run = invoke({"action": "check"}, env={"SECRET_ID": secret_id})
+    expiry = by_name(run.ok()["checks"])["clientSecretExpiry"]
+    assert expiry["status"] == "warning" and expiry["credentialType"] == "certificate"
+    assert expiry["daysLeft"] == 20 and "x5t#S256" in expiry["detail"]
+    assert graph_calls(sim, "GET", "/applications") == [], "a certificate knows its own end"
+    assert emf_days_left(run) == [20]

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::graph::health::{ApplicationCredentials, KeyCredential, PasswordCredential};
+use crate::graph::health::{ApplicationCredentials, PasswordCredential};
 use crate::graph::model::parse_time;
 
 use crate::checks::{CLIENT_SECRET_EXPIRY, CheckResult};
@@ -13,10 +13,12 @@ use crate::checks::{CLIENT_SECRET_EXPIRY, CheckResult};
 pub enum CredentialInUse {
     /// A client secret; `hint` is its first three characters, as Graph's `hint` shows them.
     ClientSecret { hint: String },
-    /// A certificate; its SHA-1 thumbprint (base64, as Graph's `customKeyIdentifier`) when known.
-    /// Built once certificate credentials are read from the secret (issue 12).
-    #[cfg_attr(not(test), allow(dead_code))]
-    Certificate { thumbprint: Option<String> },
+    /// A certificate from the secret: its own end of validity is authoritative (Entra's
+    /// keyCredential for it ends at the same moment); `thumbprint` is its `x5t#S256`.
+    Certificate {
+        thumbprint: String,
+        not_after: OffsetDateTime,
+    },
     /// Workload identity federation: nothing stored, nothing expires.
     Federated,
 }
@@ -60,13 +62,13 @@ fn secret_window(credential: &PasswordCredential, hint: &str) -> Window {
     }
 }
 
-fn certificate_window(credential: &KeyCredential, thumbprint: Option<&str>) -> Window {
+fn certificate_window(thumbprint: &str, not_after: OffsetDateTime) -> Window {
     Window {
         kind: "certificate",
-        name: name_of(&credential.display_name, &credential.key_id),
-        start: credential.start_date_time.as_deref().and_then(parse_time),
-        end: credential.end_date_time.as_deref().and_then(parse_time),
-        matches: thumbprint.is_some() && credential.custom_key_identifier.as_deref() == thumbprint,
+        name: format!("with x5t#S256 thumbprint {thumbprint}"),
+        start: None,
+        end: Some(not_after),
+        matches: true,
     }
 }
 
@@ -130,11 +132,10 @@ pub fn judge(
             .iter()
             .map(|credential| secret_window(credential, hint))
             .collect(),
-        CredentialInUse::Certificate { thumbprint } => app
-            .key_credentials
-            .iter()
-            .map(|credential| certificate_window(credential, thumbprint.as_deref()))
-            .collect(),
+        CredentialInUse::Certificate {
+            thumbprint,
+            not_after,
+        } => vec![certificate_window(thumbprint, *not_after)],
     };
     let kind = match in_use {
         CredentialInUse::Certificate { .. } => "certificate",
@@ -314,24 +315,26 @@ mod tests {
 
     #[test]
     fn certificates_and_federation_report_what_applies() {
-        let app = ApplicationCredentials {
-            password_credentials: vec![],
-            key_credentials: vec![KeyCredential {
-                custom_key_identifier: Some("dGh1bWI=".into()),
-                display_name: Some("CN=entra-idc-sync".into()),
-                end_date_time: Some(at(Duration::days(200))),
-                key_id: Some("k".into()),
-                ..Default::default()
-            }],
-        };
         let in_use = CredentialInUse::Certificate {
-            thumbprint: Some("dGh1bWI=".into()),
+            thumbprint: "x5t".into(),
+            not_after: now() + Duration::days(200),
         };
-        let (result, days) = judge(&app, &in_use, now(), 30, "x");
+        let (result, days) = judge(&app(vec![]), &in_use, now(), 30, "x");
         assert_eq!(result.status, CheckStatus::Ok);
-        assert!(result.detail.contains("certificate"));
+        assert!(
+            result
+                .detail
+                .contains("certificate with x5t#S256 thumbprint x5t")
+        );
         assert_eq!(days, Some(200));
-        let (result, days) = judge(&app, &CredentialInUse::Federated, now(), 30, "x");
+        let soon = CredentialInUse::Certificate {
+            thumbprint: "x5t".into(),
+            not_after: now() + Duration::days(3),
+        };
+        let (result, _) = judge(&app(vec![]), &soon, now(), 30, "x");
+        assert_eq!(result.status, CheckStatus::Warning);
+        assert!(result.fix.unwrap().contains("certificate"));
+        let (result, days) = judge(&app(vec![]), &CredentialInUse::Federated, now(), 30, "x");
         assert_eq!(result.status, CheckStatus::Ok);
         assert!(result.detail.contains("no client secret"));
         assert_eq!(days, None);

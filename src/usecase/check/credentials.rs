@@ -2,13 +2,15 @@
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use super::super::Context;
 use super::credential_expiry::CredentialInUse;
 use crate::checks::{CHECK_NAMES, CLIENT_SECRET_EXPIRY, CREDENTIALS, CheckResult, CheckStatus};
-use crate::config::Settings;
+use crate::config::{Credentials, Settings};
 use crate::entra::EntraError;
 use crate::error::SyncError;
-use crate::secret::{EntraCredentials, SecretError};
+use crate::secret::{ClientCredential, EntraCredentials, SecretError};
 use crate::sensitive::Sensitive;
 use crate::transport::Deadline;
 
@@ -27,23 +29,47 @@ pub async fn obtain(
 }
 
 pub fn issued(credentials: &EntraCredentials, settings: &Settings) -> CheckResult {
+    let how = match &credentials.credential {
+        ClientCredential::Secret(_) => "a client secret",
+        ClientCredential::Certificate(_) => "a certificate",
+        ClientCredential::AwsFederation => "AWS outbound identity federation",
+    };
     CheckResult::ok(
         CREDENTIALS,
         format!(
-            "Entra ID issued a Microsoft Graph token to the app {} in tenant {} (credentials from \
-             secret {:?})",
+            "Entra ID issued a Microsoft Graph token to the app {} in tenant {} ({how}{})",
             credentials.client_id,
             credentials.tenant_id.as_str(),
-            settings.secret_id
+            match secret_location(settings) {
+                Some(location) => format!(" from {location}"),
+                None => String::new(),
+            }
         ),
     )
+}
+
+/// Where the stored credentials live, for messages: `None` when nothing is stored.
+pub fn secret_location(settings: &Settings) -> Option<String> {
+    match &settings.credentials {
+        Credentials::Secret { secret_id } => {
+            Some(format!("the Secrets Manager secret {secret_id:?}"))
+        }
+        Credentials::AwsFederation { .. } => None,
+    }
 }
 
 /// How the function signs in, for the expiry check. Only the first three characters of a
 /// client secret are used: Graph shows exactly those as the credential's `hint`.
 pub fn in_use(credentials: &EntraCredentials) -> CredentialInUse {
-    CredentialInUse::ClientSecret {
-        hint: credentials.client_secret.expose().chars().take(3).collect(),
+    match &credentials.credential {
+        ClientCredential::Secret(secret) => CredentialInUse::ClientSecret {
+            hint: secret.expose().chars().take(3).collect(),
+        },
+        ClientCredential::Certificate(certificate) => CredentialInUse::Certificate {
+            thumbprint: certificate.thumbprint().to_string(),
+            not_after: OffsetDateTime::from(certificate.not_after()),
+        },
+        ClientCredential::AwsFederation => CredentialInUse::Federated,
     }
 }
 

@@ -160,14 +160,20 @@ async fn secret_expiry(
     deadline: &Deadline,
 ) -> (CheckResult, Option<i64>) {
     let in_use = credentials::in_use(credentials);
-    if in_use == CredentialInUse::Federated {
-        return credential_expiry::judge(
-            &Default::default(),
+    let location = credentials::secret_location(&context.settings).unwrap_or_default();
+    let judge = |app: &_| {
+        credential_expiry::judge(
+            app,
             &in_use,
             OffsetDateTime::now_utc(),
             context.settings.secret_expiry_warn_days,
-            "",
-        );
+            &location,
+        )
+    };
+    // Only a client secret needs the app registration: a certificate knows its own end, and
+    // federation stores nothing that expires.
+    if !matches!(in_use, CredentialInUse::ClientSecret { .. }) {
+        return judge(&Default::default());
     }
     let read = context
         .clients
@@ -198,17 +204,7 @@ async fn secret_expiry(
             return (check, None);
         }
     };
-    let location = format!(
-        "the Secrets Manager secret {:?}",
-        context.settings.secret_id
-    );
-    credential_expiry::judge(
-        &app,
-        &in_use,
-        OffsetDateTime::now_utc(),
-        context.settings.secret_expiry_warn_days,
-        &location,
-    )
+    judge(&app)
 }
 
 /// The servicePrincipal check and the jobs to look at; `None` when there are none to check.
