@@ -29,8 +29,12 @@ pub fn table(report: &Value) -> String {
     if !summary.is_empty() {
         lines.push(summary.to_string());
     }
+    let objects = report.get("objects").and_then(Value::as_array);
     match report.get("checks").and_then(Value::as_array) {
         Some(checks) if !checks.is_empty() => lines.extend(checks.iter().flat_map(check_lines)),
+        _ if objects.is_some() => {
+            lines.extend(objects.into_iter().flatten().flat_map(object_lines))
+        }
         _ => {
             for job in report
                 .get("jobs")
@@ -61,6 +65,39 @@ fn check_lines(check: &Value) -> Vec<String> {
     let fix = text(check, "fix");
     if status != "ok" && !fix.is_empty() {
         lines.push(format!("    fix: {fix}"));
+    }
+    lines
+}
+
+/// One provisioned (or skipped, or failed) user or group.
+fn object_lines(object: &Value) -> Vec<String> {
+    let result = text(object, "result");
+    let status = if result == "failed" { "failed" } else { "ok" };
+    let name = [
+        text(object, "userPrincipalName"),
+        text(object, "displayName"),
+    ]
+    .into_iter()
+    .find(|name| !name.is_empty())
+    .unwrap_or_default();
+    let members = object
+        .get("members")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let with_members = if members > 0 {
+        format!(" with {members} member(s)")
+    } else {
+        String::new()
+    };
+    let mut lines = vec![format!(
+        "{} {} {name} ({}){with_members}  {result}",
+        mark(status),
+        text(object, "kind"),
+        text(object, "id"),
+    )];
+    let code = text(object, "errorCode");
+    if !code.is_empty() {
+        lines.push(format!("    {code}: {}", text(object, "errorMessage")));
     }
     lines
 }
@@ -128,6 +165,21 @@ mod tests {
         assert_eq!(lines[3], "    fix: restart");
         assert!(lines[4].starts_with("? provisioningErrors"));
         assert_eq!(lines.len(), 6);
+    }
+
+    #[test]
+    fn provisioned_objects_are_one_line_each_with_graphs_error_below() {
+        let report = json!({"summary": "provision: 1 provisioned, 1 failed", "objects": [
+            {"kind": "user", "id": "u1", "userPrincipalName": "jane@contoso.com", "members": [],
+             "result": "provisioned", "errorCode": null},
+            {"kind": "group", "id": "g1", "displayName": "AWS Admins", "members": [{"id": "u2"}],
+             "result": "failed", "errorCode": "EntryConflict", "errorMessage": "duplicate"}
+        ]});
+        assert_eq!(
+            table(&report),
+            "provision: 1 provisioned, 1 failed\n✓ user jane@contoso.com (u1)  provisioned\n\
+             ✗ group AWS Admins (g1) with 1 member(s)  failed\n    EntryConflict: duplicate"
+        );
     }
 
     #[test]

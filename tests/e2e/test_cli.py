@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from devtools.directory import group_id, provision_scenario, upn, user_id
 from helpers import JOB_ID, graph_calls
 
 ALL_ROLES = ["Synchronization.ReadWrite.All", "Application.Read.All", "AuditLog.Read.All"]
@@ -107,14 +108,20 @@ def test_restart_wait_reports_the_finished_cycle(sim, cli):
     assert json.loads(done.stdout)["jobs"][0]["cycle"]["state"] == "finished"
 
 
-def test_provision_reaches_the_use_case_with_users_and_groups(sim, cli):
-    done = cli("provision", "--user", "nobody@contoso.com", "--json")
-    if "unknown field `users`" in done.stderr or 'unknown action "provision"' in done.stderr:
-        pytest.skip("this build has no provision action yet (issue 10)")
-    # Whatever provision answers, it is the use case's answer (an action failure or success),
-    # never a usage error: --user became the request's `users`.
-    assert done.returncode in (0, 1), done.stderr
-    assert "InvalidRequest" not in done.stderr
+def test_provision_sends_the_named_users_and_groups(sim, cli):
+    sim.set_scenario(provision_scenario(users=3, groups={1: [3]}))
+    done = cli("provision", "--user", upn(1), "--user", user_id(2), "--group", "AWS Admins", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["action"] == "provision"
+    sent = [r["json_body"]["parameters"][0]["subjects"][0]
+            for r in graph_calls(sim, "POST", "/provisionOnDemand")]
+    assert [(s["objectTypeName"], s["objectId"]) for s in sent] == [
+        ("User", user_id(1)), ("User", user_id(2)), ("Group", group_id(1))]
+    table = cli("provision", "--user", upn(1))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("provision: ")
+    assert f"✓ user {upn(1)} ({user_id(1)})" in table.stdout
 
 
 def test_an_action_failure_exits_1_with_error_type_and_message_on_stderr(sim, cli):

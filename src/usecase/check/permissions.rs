@@ -166,4 +166,28 @@ mod tests {
         );
         assert_eq!(check.status, CheckStatus::Ok);
     }
+
+    #[test]
+    fn provision_needs_directory_reads() {
+        let check = judge(
+            &roles(&["Synchronization.ReadWrite.All", "Application.Read.All"]),
+            &[Action::Provision, Action::Check],
+            false,
+        );
+        assert_eq!(check.status, CheckStatus::Failed);
+        for name in ["GroupMember.Read.All", "User.Read.All"] {
+            assert!(check.detail.contains(name), "{}", check.detail);
+        }
+        let check = judge(
+            &roles(&[
+                "Synchronization.ReadWrite.All",
+                "Application.Read.All",
+                "GroupMember.Read.All",
+                "User.Read.All",
+            ]),
+            &[Action::Provision, Action::Check],
+            true,
+        );
+        assert_eq!(check.status, CheckStatus::Ok, "{check:?}");
+    }
 }
