@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use crate::logging::escape_controls;
+
 const OK: &str = "✓";
 const WARNING: &str = "!";
 const FAILED: &str = "✗";
@@ -46,7 +48,12 @@ pub fn table(report: &Value) -> String {
             }
         }
     }
-    lines.join("\n")
+    // Names and messages come from Graph: a control character must not reach the terminal.
+    lines
+        .iter()
+        .map(|line| escape_controls(line))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn check_lines(check: &Value) -> Vec<String> {
@@ -180,6 +187,16 @@ mod tests {
             "provision: 1 provisioned, 1 failed\n✓ user jane@contoso.com (u1)  provisioned\n\
              ✗ group AWS Admins (g1) with 1 member(s)  failed\n    EntryConflict: duplicate"
         );
+    }
+
+    #[test]
+    fn control_characters_from_graph_are_escaped() {
+        let report = json!({"summary": "s", "checks": [
+            {"name": "jobs", "status": "failed", "detail": "bad\u{1b}[2Jname\nforged line", "fix": "x"}
+        ]});
+        let table = table(&report);
+        assert!(!table.contains('\u{1b}'), "{table:?}");
+        assert_eq!(table.lines().count(), 3, "{table}");
     }
 
     #[test]
