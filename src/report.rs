@@ -323,6 +323,7 @@ mod tests {
             jobs,
             ignored_jobs: Vec::new(),
             jobs_omitted: 0,
+            checks: Vec::new(),
             started_at: String::new(),
             duration_ms: 0,
             function_version: "test",
