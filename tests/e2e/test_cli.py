@@ -17,21 +17,31 @@ ALL_ROLES = ["Synchronization.ReadWrite.All", "Application.Read.All", "AuditLog.
 
 
 @pytest.fixture
-def cli(bootstrap, sim, moto, make_secret, leak_check):
-    """cli(*args, env=...) runs `entra-idc-sync args...` and returns the CompletedProcess."""
+def cli_env(sim, moto, make_secret):
+    """cli_env(**overrides): the command line's environment, outside Lambda (None unsets)."""
     secret_id = make_secret()
 
-    def run(*args, env=None, timeout=60):
+    def env(**overrides):
         base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA")}
-        full_env = {**base, **moto.function_env(), **sim.function_env(), "SECRET_ID": secret_id,
-                    "APP_DISPLAY_NAME": "AWS IAM Identity Center", **(env or {})}
-        full_env = {k: v for k, v in full_env.items() if v is not None}
-        done = subprocess.run([bootstrap, *args], env=full_env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        full = {**base, **moto.function_env(), **sim.function_env(), "SECRET_ID": secret_id,
+                "APP_DISPLAY_NAME": "AWS IAM Identity Center", **overrides}
+        return {k: v for k, v in full.items() if v is not None}
+
+    env.secret_id = secret_id
+    return env
+
+
+@pytest.fixture
+def cli(bootstrap, cli_env, leak_check):
+    """cli(*args, env=...) runs `entra-idc-sync args...` and returns the CompletedProcess."""
+
+    def run(*args, env=None, timeout=60):
+        done = subprocess.run([bootstrap, *args], env=cli_env(**(env or {})), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         leak_check(done.stdout, done.stderr)
         return done
 
-    run.secret_id = secret_id
+    run.secret_id = cli_env.secret_id
     return run
 
 
@@ -162,3 +172,35 @@ def test_help_lists_the_options(cli):
     assert done.returncode == 0
     for option in ("--json", "--dry-run", "--wait", "--user", "--secret-id", "Exit codes"):
         assert option in done.stdout
+
+
+def test_wait_shows_progress_on_a_terminal(sim, scenario, cli_env, bootstrap):
+    """stderr on a pseudo-terminal gets a seconds counter while the cycle runs; a pipe does not."""
+    import pty
+
+    scenario["service_principals"][0]["jobs"][0]["cycle_seconds"] = 2.5
+    sim.set_scenario(scenario)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([bootstrap, "restart", "--wait", "--force"], env=cli_env(),
+                              stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+                              text=True, timeout=60)
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        progress = b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert done.returncode == 0
+    assert "waiting for the provisioning cycle to finish... 1s" in progress, progress
+    assert "waiting" not in done.stdout
