@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from devtools.services import scenario_with_jobs
 from helpers import CLIENT, JOB_ID, SP_ID, TENANT, graph_calls, make_pair
 
 CHECK_NAMES = ["credentials", "permissions", "clientSecretExpiry", "servicePrincipal", "jobs",
@@ -265,3 +266,20 @@ def test_a_certificate_reports_its_own_end_of_validity(sim, scenario, invoke, ma
     assert expiry["daysLeft"] == 20 and "x5t#S256" in expiry["detail"]
     assert graph_calls(sim, "GET", "/applications") == [], "a certificate knows its own end"
     assert emf_days_left(run) == [20]
+
+
+def test_each_job_gets_its_own_job_checks(sim, invoke):
+    scenario = healthy(scenario_with_jobs(2))
+    jobs = scenario["service_principals"][0]["jobs"]
+    jobs[1]["scim_token"] = "expired"
+    sim.set_scenario(scenario)
+    run = invoke({"action": "check"})
+    assert run.error_type == "CheckFailed"
+    lines = [d for d in run.json_logs() if d.get("message") == "check result"]
+    per_job = {(d["check"], d["job_id"]): d["status"] for d in lines if d["job_id"]}
+    assert per_job == {
+        ("jobs", jobs[0]["id"]): "ok", ("jobs", jobs[1]["id"]): "ok",
+        ("scimConnection", jobs[0]["id"]): "ok", ("scimConnection", jobs[1]["id"]): "failed",
+        ("provisioningErrors", jobs[0]["id"]): "ok", ("provisioningErrors", jobs[1]["id"]): "ok",
+    }
+    assert jobs[1]["id"] in run.error_message and jobs[0]["id"] not in run.error_message
