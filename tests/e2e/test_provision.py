@@ -289,3 +289,23 @@ def test_the_403_advice_names_the_directory_permission(sim, tracked):
     sim.set_scenario(scenario)
     run = tracked()
     assert run.error_type == "GraphPermissionDenied" and "GroupMember.Read.All" in run.error_message
+
+
+def test_more_than_fifty_assigned_groups_are_tracked_in_chunks_of_fifty(sim, tracked):
+    groups = {n: [n] for n in range(1, 56)}
+    sim.set_scenario(provision_scenario(users=56, groups=groups))
+    directory = Directory(sim)
+    runs = tracked([PROVISION, PROVISION], before_each=lambda i: i == 1 and directory.add_members(53, 56))
+    assert runs[0].ok()["result"] == "baseline"
+    baselines = [r for r in graph_gets(sim, "/groups/delta") if r["query_params"].get("$deltatoken") == "latest"]
+    assert sorted(r["query_params"]["$filter"].count("id eq") for r in baselines) == [5, 50]
+    (sent,) = subjects(pod_calls(sim))
+    assert sent["objectId"] == group_id(53) and member_ids(sent) == [user_id(56)]
+    assert runs[1].ok()["result"] == "provisioned"
+
+
+def test_a_dry_run_names_the_calls_and_sends_none(sim, directory, invoke):
+    report = invoke({"action": "provision", "groups": ["AWS Admins"], "dryRun": True}).ok()
+    assert report["result"] == "wouldProvision" and report["dryRun"] is True
+    assert [o["result"] for o in report["objects"]] == ["wouldProvision"]
+    assert pod_calls(sim) == []

@@ -10,11 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::plan::{Call, Member, Reason};
+use super::plan::{self, Call, Member, Reason};
 use crate::error::SyncError;
 use crate::graph::GraphClient;
 use crate::graph::directory::{
-    AppRoleAssignment, DELTA_FILTER_IDS, DeltaError, DeltaKind, DeltaStart, GroupChange, UserChange,
+    AppRoleAssignment, DELTA_FILTER_IDS, DeltaError, DeltaKind, DeltaStart,
 };
 use crate::state::ProvisionState;
 use crate::transport::Deadline;
@@ -229,8 +229,8 @@ impl Reader<'_> {
         let mut changes = 0;
         let new_groups = added(&stored.assigned_groups, &scope.groups);
         let new_users = added(&stored.assigned_users, &scope.users);
-        changes += user_calls(users, scope, &new_users, &mut calls);
-        changes += group_calls(groups, scope, &new_groups, &mut calls);
+        changes += plan::user_calls(users, &scope.users, &new_users, &mut calls);
+        changes += plan::group_calls(groups, &scope.groups, &new_groups, &mut calls);
         changes += self
             .assigned_calls(scope, &new_users, &new_groups, &mut calls)
             .await?;
@@ -309,105 +309,9 @@ fn added(stored: &BTreeSet<String>, now: &BTreeMap<String, Option<String>>) -> B
         .collect()
 }
 
-/// Changed directly assigned users: one call each (deleted users are left to the cycle:
-/// provision on demand does not delete).
-fn user_calls(
-    changes: Vec<UserChange>,
-    scope: &Scope,
-    new_users: &BTreeSet<String>,
-    calls: &mut Vec<Call>,
-) -> usize {
-    let mut merged: BTreeMap<String, UserChange> = BTreeMap::new();
-    for change in changes {
-        let id = change.id.to_ascii_lowercase();
-        if change.removed.is_some() || !scope.users.contains_key(&id) || new_users.contains(&id) {
-            continue;
-        }
-        let entry = merged.entry(id).or_default();
-        entry.user_principal_name = change
-            .user_principal_name
-            .or(entry.user_principal_name.take());
-        entry.display_name = change.display_name.or(entry.display_name.take());
-        entry.id = change.id;
-    }
-    let count = merged.len();
-    for user in merged.values() {
-        calls.push(Call::user(
-            &user.id,
-            user.user_principal_name.as_deref(),
-            user.display_name.as_deref(),
-            Reason::Changed,
-        ));
-    }
-    count
-}
-
-/// Changed assigned groups: the user members that came or went, five per call; a group whose
-/// own attributes changed (no member changes) is one call without members. Members that are
-/// not users (nested groups, devices) are out of Microsoft's scope and ignored.
-fn group_calls(
-    changes: Vec<GroupChange>,
-    scope: &Scope,
-    new_groups: &BTreeSet<String>,
-    calls: &mut Vec<Call>,
-) -> usize {
-    struct Changed {
-        id: String,
-        name: Option<String>,
-        members: Vec<Member>,
-        attributes: bool,
-    }
-    let mut merged: BTreeMap<String, Changed> = BTreeMap::new();
-    for change in changes {
-        let key = change.id.to_ascii_lowercase();
-        if change.removed.is_some() || !scope.groups.contains_key(&key) || new_groups.contains(&key)
-        {
-            continue;
-        }
-        let entry = merged.entry(key.clone()).or_insert_with(|| Changed {
-            id: change.id.clone(),
-            name: scope.groups.get(&key).cloned().flatten(),
-            members: Vec::new(),
-            attributes: false,
-        });
-        if change.display_name.is_some() {
-            entry.name = change.display_name;
-        }
-        match change.members_delta {
-            Some(members) if !members.is_empty() => {
-                for member in members.iter().filter(|m| m.is_user() && !m.id.is_empty()) {
-                    entry
-                        .members
-                        .retain(|m| !m.id.eq_ignore_ascii_case(&member.id));
-                    entry.members.push(Member {
-                        id: member.id.clone(),
-                        removed: member.removed.is_some(),
-                    });
-                }
-            }
-            _ => entry.attributes = true,
-        }
-    }
-    let mut count = 0;
-    for group in merged.values() {
-        if group.members.is_empty() && !group.attributes {
-            continue; // only non-user members changed
-        }
-        count += group.members.len().max(1);
-        calls.extend(Call::group(
-            &group.id,
-            group.name.as_deref(),
-            &group.members,
-            Reason::Changed,
-        ));
-    }
-    count
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::directory::MemberChange;
 
     fn ids(prefix: &str, n: usize) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i:03}")).collect()
@@ -468,100 +372,6 @@ mod tests {
                 .missing
                 .as_deref(),
             Some("groups/0")
-        );
-    }
-
-    fn member(id: &str, removed: bool) -> MemberChange {
-        MemberChange {
-            odata_type: Some("#microsoft.graph.user".into()),
-            id: id.into(),
-            removed: removed.then(|| serde_json::json!({"reason": "deleted"})),
-        }
-    }
-
-    #[test]
-    fn group_member_changes_merge_across_pages_and_keep_removals() {
-        let scope = scope(&["g1".to_string(), "g2".into()], &[]);
-        let changes = vec![
-            GroupChange {
-                id: "g1".into(),
-                display_name: Some("Admins".into()),
-                members_delta: Some(vec![member("u1", false), member("u2", true)]),
-                removed: None,
-            },
-            GroupChange {
-                id: "g1".into(),
-                members_delta: Some((3..10).map(|i| member(&format!("u{i}"), false)).collect()),
-                ..Default::default()
-            },
-            GroupChange {
-                id: "g9".into(), // not assigned
-                members_delta: Some(vec![member("u1", false)]),
-                ..Default::default()
-            },
-            GroupChange {
-                id: "g2".into(),
-                members_delta: Some(vec![MemberChange {
-                    odata_type: Some("#microsoft.graph.group".into()),
-                    id: "nested".into(),
-                    removed: None,
-                }]),
-                ..Default::default()
-            },
-        ];
-        let mut calls = Vec::new();
-        let count = group_calls(changes, &scope, &BTreeSet::new(), &mut calls);
-        assert_eq!(count, 9);
-        assert_eq!(
-            calls.len(),
-            2,
-            "9 members of g1 in two calls; g2's nested group ignored"
-        );
-        assert!(
-            calls
-                .iter()
-                .all(|c| c.id == "g1" && c.display_name.as_deref() == Some("Admins"))
-        );
-        assert!(calls[0].members.iter().any(|m| m.id == "u2" && m.removed));
-    }
-
-    #[test]
-    fn a_group_attribute_change_is_one_call_without_members() {
-        let scope = scope(&["g1".to_string()], &[]);
-        let changes = vec![GroupChange {
-            id: "g1".into(),
-            display_name: Some("Renamed".into()),
-            ..Default::default()
-        }];
-        let mut calls = Vec::new();
-        assert_eq!(
-            group_calls(changes, &scope, &BTreeSet::new(), &mut calls),
-            1
-        );
-        assert!(calls[0].members.is_empty());
-    }
-
-    #[test]
-    fn user_changes_skip_deleted_unassigned_and_newly_assigned_users() {
-        let scope = scope(&[], &["u1".to_string(), "u2".into(), "u3".into()]);
-        let user = |id: &str, removed: bool| UserChange {
-            id: id.into(),
-            user_principal_name: Some(format!("{id}@contoso.com")),
-            removed: removed.then(|| serde_json::json!({"reason": "changed"})),
-            ..Default::default()
-        };
-        let changes = vec![
-            user("u1", false),
-            user("u2", true),
-            user("u3", false),
-            user("u9", false),
-        ];
-        let new: BTreeSet<String> = ["u3".to_string()].into();
-        let mut calls = Vec::new();
-        assert_eq!(user_calls(changes, &scope, &new, &mut calls), 1);
-        assert_eq!(
-            calls[0].user_principal_name.as_deref(),
-            Some("u1@contoso.com")
         );
     }
 

@@ -127,7 +127,7 @@ impl Run<'_> {
             self.deadline,
         )
         .await?;
-        let mut report = ProvisionReport::new(self.job_id, Mode::Explicit, RunResult::Provisioned);
+        let mut report = ProvisionReport::new(self.job_id, Mode::Explicit, self.sending());
         report.changes_detected = named.objects;
         report.graph_request_ids = named.request_ids;
         if let Some(because) = self.overflow(named.calls.len()) {
@@ -221,11 +221,7 @@ impl Run<'_> {
                 .restart_instead(report, because, stored.last_trigger, next)
                 .await;
         }
-        report.result = if self.request.dry_run {
-            RunResult::WouldProvision
-        } else {
-            RunResult::Provisioned
-        };
+        report.result = self.sending();
         self.execute(&calls, &mut report).await?;
         let all_done = report.objects.iter().all(|object| object.result.is_done());
         Ok((report, all_done.then(|| advance(next, None))))
@@ -245,6 +241,15 @@ impl Run<'_> {
             (restart.result == "triggered").then(|| advance(next, Some(OffsetDateTime::now_utc())));
         report.restart = Some(restart);
         Ok((report, update))
+    }
+
+    /// The result word of a run that makes its calls (or, dry, would make them).
+    fn sending(&self) -> RunResult {
+        if self.request.dry_run {
+            RunResult::WouldProvision
+        } else {
+            RunResult::Provisioned
+        }
     }
 
     /// Why the calls cannot be made now (too many, or not before the deadline), if so.
