@@ -30,6 +30,10 @@ PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:entra-idc-sync"
 
 
+#: Lambda's limit for a synchronous response payload (6 MB).
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024
+
+
 @dataclass
 class Invocation:
     """One invocation's outcome, as Lambda would report it."""
@@ -108,6 +112,14 @@ class RuntimeApi:
                 if parts == ["init", "error"]:
                     api.init_error = _json_or_text(body)
                 elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+                    if parts[2] == "response" and len(body) > MAX_RESPONSE_BYTES:
+                        # Lambda refuses a response over 6 MB and fails the invocation.
+                        api._complete(parts[1], False, json.dumps({
+                            "errorType": "Function.ResponseSizeTooLarge",
+                            "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum "
+                                            f"allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                        }).encode())
+                        return self._answer(413, b'{"errorType":"Function.ResponseSizeTooLarge"}')
                     api._complete(parts[1], parts[2] == "response", body)
                 else:
                     return self._answer(404, b"{}")

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from devtools.services import scenario_with_jobs
 from helpers import graph_calls, only_job, token_calls
 
 
@@ -397,6 +398,18 @@ def test_a_service_principal_without_a_usable_id_is_never_a_url(sim, scenario, i
     assert run.error_type == "GraphError", run.error_message
     assert "usable id" in run.error_message and "SERVICE_PRINCIPAL_ID" in run.error_message
     assert graph_calls(sim, "GET", "/synchronization") == []
+
+
+def test_a_report_over_lambdas_6_mb_limit_leaves_jobs_out_and_says_so(sim, invoke):
+    """Lambda fails an invocation whose response passes 6 MB (the Runtime API stand-in does
+    too); the report drops jobs from its end instead, and counts them."""
+    sim.set_scenario(scenario_with_jobs(2800, troubleshootingUrl="https://example.com/" + "x" * 2000))
+    run = invoke({"action": "status"}, timeout_s=120)
+    report = run.ok()
+    assert len(json.dumps(report)) < 6 * 1024 * 1024
+    assert report["jobsOmitted"] > 0
+    assert len(report["jobs"]) + report["jobsOmitted"] == 2800
+    assert "left out of this report" in report["summary"]
 
 
 def test_invalid_request_lists_the_valid_fields_once(invoke):
