@@ -309,3 +309,10 @@ def test_a_dry_run_names_the_calls_and_sends_none(sim, directory, invoke):
     assert report["result"] == "wouldProvision" and report["dryRun"] is True
     assert [o["result"] for o in report["objects"]] == ["wouldProvision"]
     assert pod_calls(sim) == []
+
+
+def test_a_call_throttled_through_every_retry_gets_one_more_try_a_window_later(sim, directory, invoke):
+    sim.add_faults([{"method": "POST", "path_contains": "/provisionOnDemand", "status": 429, "times": 4}])
+    report = invoke({"action": "provision", "users": [upn(1)]}, timeout_s=60).ok()
+    assert [o["result"] for o in report["objects"]] == ["provisioned"]
+    assert [c["status"] for c in pod_calls(sim)] == [429, 429, 429, 429, 200]
