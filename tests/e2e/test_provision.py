@@ -269,7 +269,7 @@ def test_two_overlapping_invocations_act_once(sim, directory, bootstrap, moto, m
     with LambdaProcess(bootstrap, env) as first:
         first.invoke(PROVISION).ok()   # baseline
         directory.add_members(1, 8)
-        sim.add_faults([{"method": "POST", "path_contains": "/provisionOnDemand", "delay_ms": 2500, "times": 1}])
+        sim.add_faults([{"method": "POST", "path_contains": "/provisionOnDemand", "delay_ms": 4000, "times": 1}])
         with LambdaProcess(bootstrap, env) as second:
             results = {}
             worker = threading.Thread(target=lambda: results.update(a=first.invoke(PROVISION)))
