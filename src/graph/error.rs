@@ -231,6 +231,10 @@ fn advice(kind: GraphErrorKind, operation: Operation, retry: &Retry, status: u16
             };
             format!("{how}{acted}; the next scheduled run will try again")
         }
+        // Entra's test connection: Graph relays what IAM Identity Center answered.
+        _ if operation == Operation::ValidateCredentials => {
+            "IAM Identity Center refused the saved SCIM access token or tenant URL".into()
+        }
         _ => "see Graph's message".into(),
     }
 }
