@@ -66,7 +66,9 @@ pub use report::Report;
 pub use request::{Payload, REQUEST_FIELDS, RequestError, SyncRequest};
 
 // The parsers and judges the property tests and fuzz targets drive.
+pub use claims::{TokenClaims, decode as decode_token_claims};
 pub use cycle::wait_for_cycle;
+pub use graph::health::{ApplicationCredentials, ProvisioningEntry};
 pub use graph::model::{
     Page, ServicePrincipal, SynchronizationJob, TaskExecution, is_placeholder_time, parse_time,
 };
