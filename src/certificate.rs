@@ -5,6 +5,7 @@
 //! Everything that can be wrong with the certificate or key is found when the secret is read,
 //! before any token request, and reported without quoting the key.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +18,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 use thiserror::Error;
 use x509_cert::der::Decode;
+use zeroize::Zeroizing;
 
 use crate::sensitive::Sensitive;
 
@@ -39,6 +41,12 @@ pub enum CertificateError {
     )]
     BadKey { problem: String },
     #[error(
+        "`private_key` is encrypted (protected by a passphrase, which the function does not \
+         have): store it unencrypted, e.g. `openssl pkcs8 -topk8 -nocrypt -in key.pem -out \
+         plain-key.pem`; Secrets Manager encrypts the secret with its KMS key"
+    )]
+    EncryptedKey,
+    #[error(
         "the {what} is not an RSA key: Entra certificate credentials here use RSA (PS256); make \
          an RSA key of at least 2048 bits and a certificate for it"
     )]
@@ -56,7 +64,10 @@ pub enum CertificateError {
         thumbprint: String,
         not_after: String,
     },
-    #[error("the certificate (thumbprint {thumbprint}) is not valid before {not_before}")]
+    #[error(
+        "the certificate (thumbprint {thumbprint}) is not valid before {not_before}: store a \
+         certificate that is valid now (with its key), or wait until then"
+    )]
     NotYetValid {
         thumbprint: String,
         not_before: String,
@@ -69,7 +80,7 @@ impl CertificateError {
     /// The secret field to blame.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::BadKey { .. } | Self::Mismatch => "private_key",
+            Self::BadKey { .. } | Self::EncryptedKey | Self::Mismatch => "private_key",
             Self::NotRsa { what } if what.contains("private") => "private_key",
             _ => "certificate",
         }
@@ -113,6 +124,7 @@ impl CertificateCredential {
         private_key: &str,
         now: SystemTime,
     ) -> Result<Self, CertificateError> {
+        let certificate = unescaped_newlines(certificate);
         let der = CertificateDer::from_pem_slice(certificate.as_bytes()).map_err(|error| {
             CertificateError::BadCertificate {
                 problem: pem_problem(&error),
@@ -213,6 +225,14 @@ impl CertificateCredential {
 
 /// The RSA key from PKCS#8 PEM (or the older PKCS#1 `RSA PRIVATE KEY`, which openssl 1.x wrote).
 fn rsa_key(pem: &str) -> Result<RsaKeyPair, CertificateError> {
+    let pem = Zeroizing::new(unescaped_newlines(pem).into_owned());
+    // The PEM reader skips blocks it does not know, so an encrypted key would read as "no
+    // key found": name the real problem.
+    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || pem.contains("Proc-Type: 4,ENCRYPTED")
+    {
+        return Err(CertificateError::EncryptedKey);
+    }
     let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|error| {
         CertificateError::BadKey {
             problem: pem_problem(&error),
@@ -235,6 +255,15 @@ fn rsa_key(pem: &str) -> Result<RsaKeyPair, CertificateError> {
             problem: format!("the key was rejected: {reason}"),
         },
     })
+}
+
+/// PEM text whose line breaks arrived as the two characters `\n` (a secret stored through a
+/// shell or console that escaped them twice), with real line breaks; other text unchanged.
+fn unescaped_newlines(pem: &str) -> Cow<'_, str> {
+    if pem.contains('\n') || !pem.contains("\\n") {
+        return Cow::Borrowed(pem);
+    }
+    Cow::Owned(pem.replace("\\r\\n", "\n").replace("\\n", "\n"))
 }
 
 /// The PEM reader's error, without echoing any of the input.
@@ -351,6 +380,41 @@ mod tests {
                 assert!(!text.contains(line), "quoted the key: {text}");
             }
         }
+    }
+
+    #[test]
+    fn line_breaks_escaped_twice_are_read_as_line_breaks() {
+        let escaped = |pem: &str| pem.replace("\r\n", "\n").replace('\n', "\\n");
+        let credential =
+            CertificateCredential::from_pem(&escaped(CERT), &escaped(KEY), now()).unwrap();
+        assert_eq!(
+            credential,
+            CertificateCredential::from_pem(CERT, KEY, now()).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_encrypted_key_is_named_as_such() {
+        for key in [
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0w\n-----END ENCRYPTED PRIVATE KEY-----\n",
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nMIIE\n-----END RSA PRIVATE KEY-----\n",
+        ] {
+            let error = CertificateCredential::from_pem(CERT, key, now()).unwrap_err();
+            assert_eq!(error, CertificateError::EncryptedKey);
+            assert_eq!(error.field(), "private_key");
+            assert!(error.to_string().contains("-nocrypt"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_certificate_not_valid_yet_says_what_to_do() {
+        let early = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let error = CertificateCredential::from_pem(CERT, KEY, early).unwrap_err();
+        assert!(
+            matches!(error, CertificateError::NotYetValid { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("valid now"), "{error}");
     }
 
     #[test]
