@@ -33,7 +33,11 @@ pub(super) struct TokenErrorBody {
 }
 
 pub(super) fn rejected(body: TokenErrorBody, proof: &ProofKind) -> EntraError {
-    let code = body.error_codes.first().map(|code| format!("AADSTS{code}"));
+    let code = body
+        .error_codes
+        .first()
+        .map(|code| format!("AADSTS{code}"))
+        .or_else(|| code_in(&body.error_description));
     // The first sentence says what happened; the rest is trace noise we report separately.
     let first_line = body.error_description.lines().next().unwrap_or_default();
     let first_sentence = first_line.split(". ").next().unwrap_or_default();
@@ -55,6 +59,15 @@ pub(super) fn rejected(body: TokenErrorBody, proof: &ProofKind) -> EntraError {
         trace_id: body.trace_id,
         correlation_id: body.correlation_id,
     }
+}
+
+/// The code an `error_description` starts with, for an answer without `error_codes`.
+fn code_in(description: &str) -> Option<String> {
+    let digits = description.strip_prefix("AADSTS")?;
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    (end > 0).then(|| format!("AADSTS{}", &digits[..end]))
 }
 
 /// `AADSTS7000215: Invalid client secret provided` -> `Invalid client secret provided`.
@@ -124,6 +137,15 @@ fn certificate_fix(code: Option<&str>, thumbprint: &str) -> String {
 }
 
 fn federation_fix(code: Option<&str>, issuer: &str, subject: &str) -> String {
+    // An STS token we could not read still has an issuer and a subject: say where to find them.
+    let issuer = match issuer {
+        "" => "(the IssuerIdentifier `aws iam get-outbound-web-identity-federation-info` shows)",
+        issuer => issuer,
+    };
+    let subject = match subject {
+        "" => "(the function's role ARN)",
+        subject => subject,
+    };
     let credential = format!(
         "a federated identity credential on the app registration (App registrations > your \
          app > Certificates & secrets > Federated credentials > Add credential, scenario Other \
@@ -177,6 +199,22 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn the_code_is_read_from_the_description_when_error_codes_is_missing() {
+        let error = rejected(
+            body(
+                r#"{"error":"invalid_client","error_description":"AADSTS700027: Client assertion failed signature validation."}"#,
+            ),
+            &ProofKind::Certificate {
+                thumbprint: "t".into(),
+            },
+        );
+        assert!(error.is_credential_rejection());
+        assert!(error.to_string().contains("AADSTS700027: "), "{error}");
+        assert_eq!(code_in("AADSTS: x"), None);
+        assert_eq!(code_in("Tenant not found"), None);
     }
 
     #[test]
@@ -244,5 +282,18 @@ mod tests {
         )
         .to_string();
         assert!(text.contains("propagate"), "{text}");
+        let unreadable = ProofKind::AwsFederation {
+            issuer: String::new(),
+            subject: String::new(),
+        };
+        let text = rejected(
+            body(r#"{"error":"invalid_request","error_description":"AADSTS70021: No match.","error_codes":[70021]}"#),
+            &unreadable,
+        )
+        .to_string();
+        assert!(
+            text.contains("get-outbound-web-identity-federation-info") && text.contains("role ARN"),
+            "{text}"
+        );
     }
 }
