@@ -365,3 +365,37 @@ def test_no_matching_federated_credential_names_issuer_subject_and_audience(invo
     assert result.error_type == "EntraAuthenticationFailed", result.error_message
     for expected in ("AADSTS70021", minimal_sts.issuer, ROLE_ARN, FIC_AUDIENCE, "propagate"):
         assert expected in result.error_message, result.error_message
+
+
+# ---------------------------------------------------------------------------------------------
+# Entra's refusals in the shape Microsoft documents, whatever else the token endpoint sends
+# ---------------------------------------------------------------------------------------------
+
+def aadsts_body(code: int, text: str, with_codes: bool = True) -> dict:
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"error": "invalid_client" if code != 70021 else "invalid_request",
+            "error_description": f"AADSTS{code}: {text} Trace ID: {trace} Correlation ID: {correlation} "
+                                 "Timestamp: 2026-11-29 05:00:00Z",
+            "timestamp": "2026-11-29 05:00:00Z", "trace_id": trace, "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={code}"}
+    if with_codes:
+        body["error_codes"] = [code]
+    return body
+
+
+@pytest.mark.parametrize("status", [400, 401])
+@pytest.mark.parametrize("code,text,with_codes", [
+    (70021, "No matching federated identity record found for presented assertion. Assertion Issuer: 'x'.", True),
+    (700024, "Client assertion is not within its valid time range.", True),
+    (700027, "Client assertion failed signature validation.", True),
+    (70021, "No matching federated identity record found for presented assertion.", False),
+])
+def test_documented_aadsts_refusals_of_the_aws_token_name_the_credential(invoke, sim, scenario, minimal_sts,
+                                                                        status, code, text, with_codes):
+    sim.set_scenario(federated(scenario, minimal_sts))
+    sim.add_faults([{"endpoint": "token", "status": status, "body": aadsts_body(code, text, with_codes)}])
+    result = invoke(STATUS, env=federation_env(minimal_sts))
+    assert result.error_type == "EntraAuthenticationFailed", result.error_message
+    for expected in (f"AADSTS{code}", minimal_sts.issuer, ROLE_ARN, FIC_AUDIENCE):
+        assert expected in result.error_message, result.error_message
+    assert len(minimal_sts.forms) == 1
