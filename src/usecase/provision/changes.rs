@@ -234,6 +234,7 @@ impl Reader<'_> {
         changes += self
             .assigned_calls(scope, &new_users, &new_groups, &mut calls)
             .await?;
+        changes += unassigned_calls(stored, scope, &mut calls);
         Ok(Tracked::Changes {
             calls,
             changes,
@@ -300,6 +301,22 @@ fn state(links: BTreeMap<String, String>, scope: &Scope) -> ProvisionState {
         assigned_users: scope.users.keys().cloned().collect(),
         assigned_groups: scope.groups.keys().cloned().collect(),
     }
+}
+
+/// Users no longer directly assigned: one call each. Microsoft: "On-demand provisioning
+/// supports disabling users that have been unassigned from the application", so the user loses
+/// access to AWS now rather than at the next cycle. An unassigned group is left to the cycle
+/// (provision on demand is not documented to remove groups).
+fn unassigned_calls(stored: &ProvisionState, scope: &Scope, calls: &mut Vec<Call>) -> usize {
+    let gone: Vec<&String> = stored
+        .assigned_users
+        .iter()
+        .filter(|id| !scope.users.contains_key(*id))
+        .collect();
+    for id in &gone {
+        calls.push(Call::user(id, None, None, Reason::Unassigned));
+    }
+    gone.len()
 }
 
 fn added(stored: &BTreeSet<String>, now: &BTreeMap<String, Option<String>>) -> BTreeSet<String> {
@@ -372,6 +389,22 @@ mod tests {
                 .missing
                 .as_deref(),
             Some("groups/0")
+        );
+    }
+
+    #[test]
+    fn an_unassigned_user_is_one_call_and_an_unassigned_group_none() {
+        let before = stored(
+            &["g1".to_string(), "g2".into()],
+            &["u1".to_string(), "u2".into()],
+        );
+        let now = scope(&["g1".to_string()], &["u1".to_string()]);
+        let mut calls = Vec::new();
+        assert_eq!(unassigned_calls(&before, &now, &mut calls), 1);
+        assert_eq!(
+            calls,
+            [Call::user("u2", None, None, Reason::Unassigned)],
+            "users are disabled now; groups wait for the cycle"
         );
     }
 

@@ -46,6 +46,8 @@ pub enum Reason {
     Assigned,
     /// Seen in a delta query (attributes or members changed).
     Changed,
+    /// A user no longer assigned to the enterprise app: provision on demand disables it.
+    Unassigned,
 }
 
 /// One provision-on-demand call: one subject (a user, or a group with up to five members).
