@@ -264,3 +264,44 @@ def test_a_429_from_provision_on_demand_waits_its_retry_after(sim, invoke):
     first, refused, retried = (seconds(c["time"]) for c in calls)
     retry_after = max(1, math.ceil(first + 3 - refused))   # what the simulator's 429 said
     assert retried - refused >= retry_after - 0.05, f"retried {retried - refused:.2f}s after Retry-After {retry_after}"
+
+
+def rule(rule_id: str, source: str, metadata: list | None = None) -> dict:
+    return {"id": rule_id, "name": f"rule {rule_id}", "sourceDirectoryName": source,
+            "targetDirectoryName": "AWSSingleSignon", "editable": True, "priority": 1,
+            "metadata": metadata, "objectMappings": None}
+
+
+@pytest.mark.parametrize("rules, chosen", [
+    # The rule saying so wins, wherever it is and whatever its id looks like.
+    ([rule("11111111-0000-0000-0000-000000000001", "Azure Active Directory"),
+      rule("33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2", "Azure Active Directory",
+           [{"key": "supportsProvisionOnDemand", "value": "True"}])], "33f7c90d-bf71-41b1-bda6-aaf0ddbee5d8#V2"),
+    # Failing that, the rule reading from Entra ID; null metadata is no metadata.
+    ([rule("22222222-0000-0000-0000-000000000002", "customappsso"),
+      rule("22222222-0000-0000-0000-000000000003", "Azure Active Directory")], "22222222-0000-0000-0000-000000000003"),
+])
+def test_the_rule_comes_from_the_schema_never_a_constant(sim, invoke, rules, chosen):
+    sim.set_scenario(provision_scenario(users=5, schema_rules=rules))
+    invoke({"action": "provision", "users": [upn(1)]}).ok()
+    (call,) = pod_calls(sim)
+    assert call["json_body"]["parameters"][0]["ruleId"] == chosen
+
+
+def test_a_schema_without_a_usable_rule_fails_before_any_call(sim, invoke):
+    sim.set_scenario(provision_scenario(users=5, schema_rules=[rule("r1", "customappsso")]))
+    run = invoke({"action": "provision", "users": [upn(1)]})
+    assert run.error_type == "ProvisionOnDemandUnsupported" and "r1" in run.error_message
+    assert pod_calls(sim) == []
+
+
+def test_a_failed_run_still_emits_the_provision_metrics(sim, invoke):
+    sim.set_scenario(provision_scenario(users=5))
+    Directory(sim).provisioning(failures={user_id(2): {"errorCode": "EntryConflict"}})
+    run = invoke({"action": "provision", "users": [upn(1), upn(2)]})
+    assert run.error_type == "ProvisioningFailed" and upn(2) in run.error_message
+    assert upn(1) not in run.error_message, "only the failed object is named"
+    (metrics,) = [line for line in run.json_logs() if "_aws" in line and "ChangesDetected" in line]
+    names = {m["Name"] for d in metrics["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert names == {"ChangesDetected", "Provisioned", "ProvisionSkipped", "ProvisionFailed"}
+    assert (metrics["ChangesDetected"], metrics["Provisioned"], metrics["ProvisionFailed"]) == (2, 1, 1)
