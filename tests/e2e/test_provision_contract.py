@@ -305,3 +305,16 @@ def test_a_failed_run_still_emits_the_provision_metrics(sim, invoke):
     names = {m["Name"] for d in metrics["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert names == {"ChangesDetected", "Provisioned", "ProvisionSkipped", "ProvisionFailed"}
     assert (metrics["ChangesDetected"], metrics["Provisioned"], metrics["ProvisionFailed"]) == (2, 1, 1)
+
+
+def test_pacing_holds_across_back_to_back_invocations_of_one_environment(sim, invoke):
+    """Microsoft's 5 per 10 s is per job, not per invocation: a warm environment's second
+    invocation waits for the window its first one opened. Checked on the simulator's clock."""
+    sim.set_scenario(provision_scenario(users=6, groups={1: [1]}))
+    runs = invoke([{"action": "provision", "users": [upn(n) for n in (1, 2, 3)]},
+                   {"action": "provision", "users": [upn(n) for n in (4, 5, 6)]}], timeout_s=60)
+    assert all(len(run.ok()["objects"]) == 3 for run in runs)
+    calls = pod_calls(sim)
+    assert [c["status"] for c in calls] == [200] * 6, "the simulator never had to refuse a call"
+    times = [seconds(c["time"]) for c in calls]
+    assert all(later - earlier >= 10.0 for earlier, later in zip(times, times[5:])), times
