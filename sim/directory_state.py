@@ -174,6 +174,9 @@ class Directory:
             if uid in group["members"]:
                 group["members"].remove(uid)
                 self.record("groups", group["id"], uid, removed=True)
+        # A deleted user's app role assignments go with it (appRoleAssignedTo stops listing them).
+        for sp, assignments in self.assignments.items():
+            self.assignments[sp] = [a for a in assignments if a["principalId"] != uid]
         self.record("users", uid, removed=True)
 
     def assign(self, raw: Any, default_sp: str | None, now: float) -> dict:

@@ -157,10 +157,23 @@ def test_an_unassigned_user_is_sent_once_so_aws_disables_it_and_later_runs_stay_
     assert subjects(pod_calls(sim)) == [{"objectId": user_id(10), "objectTypeName": "User"}]
     (obj,) = report["objects"]
     assert obj["reason"] == "unassigned" and obj["result"] in ("provisioned", "skipped")
+    assert obj["userPrincipalName"] == upn(10), "the report names the user"
     assert report["changesDetected"] == 1 and report["stateAdvanced"] is True
     third = runs[2].ok()
     assert third["result"] == "unchanged", third
     assert len(pod_calls(sim)) == 1
+
+
+def test_a_deleted_assigned_user_is_left_to_the_cycle_not_failed_on_every_run(sim, tracked):
+    """Deleting a user ends its assignments. Microsoft: on-demand provisioning does not disable
+    users deleted from Entra, so a call for one would fail run after run, and the state would
+    never move again."""
+    sim.set_scenario(provision_scenario(users=10, assigned_users=[9, 10]))
+    runs = tracked([{}, {}, {}], before_each=lambda i: i == 1 and sim._call(
+        "POST", "/_sim/directory/delete-user", {"id": user_id(10)}))
+    second = runs[1].ok()
+    assert pod_calls(sim) == [] and second["stateAdvanced"] is True
+    assert runs[2].ok()["result"] == "unchanged"
 
 
 def test_hostile_but_valid_delta_pages_are_read(sim, tracked):

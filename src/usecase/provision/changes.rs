@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::plan::{self, Call, Member, Reason};
 use crate::error::SyncError;
-use crate::graph::GraphClient;
 use crate::graph::directory::{
     AppRoleAssignment, DELTA_FILTER_IDS, DeltaError, DeltaKind, DeltaStart,
 };
+use crate::graph::{GraphClient, GraphErrorKind, usable_id};
 use crate::state::ProvisionState;
 use crate::transport::Deadline;
 
@@ -234,7 +234,7 @@ impl Reader<'_> {
         changes += self
             .assigned_calls(scope, &new_users, &new_groups, &mut calls)
             .await?;
-        changes += unassigned_calls(stored, scope, &mut calls);
+        changes += self.unassigned_calls(stored, scope, &mut calls).await?;
         Ok(Tracked::Changes {
             calls,
             changes,
@@ -263,6 +263,39 @@ impl Reader<'_> {
             Err(DeltaError::Expired(error)) => Ok(Err(error.to_string())),
             Err(DeltaError::Graph(error)) => Err(error.into()),
         }
+    }
+
+    /// Users no longer directly assigned: one call each. Microsoft: "On-demand provisioning
+    /// supports disabling users that have been unassigned from the application", so the user
+    /// loses access to AWS now rather than at the next cycle. A user deleted from Entra (which
+    /// also ends its assignments) is left to the cycle: on-demand provisioning does not disable
+    /// deleted users, so a call would fail on every run. An unassigned group is left to the
+    /// cycle too (provision on demand is not documented to remove groups).
+    async fn unassigned_calls(
+        &mut self,
+        stored: &ProvisionState,
+        scope: &Scope,
+        calls: &mut Vec<Call>,
+    ) -> Result<usize, SyncError> {
+        let mut changes = 0;
+        for id in unassigned_users(stored, scope) {
+            let user = match self.graph.get_user(id, self.deadline).await {
+                Ok(found) => {
+                    self.request_ids.extend(found.request_ids);
+                    found.value
+                }
+                Err(error) if error.kind() == Some(GraphErrorKind::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            calls.push(Call::user(
+                id,
+                user.user_principal_name.as_deref(),
+                user.display_name.as_deref(),
+                Reason::Unassigned,
+            ));
+            changes += 1;
+        }
+        Ok(changes)
     }
 
     /// Newly assigned users (one call each) and groups (with their current direct members).
@@ -303,20 +336,13 @@ fn state(links: BTreeMap<String, String>, scope: &Scope) -> ProvisionState {
     }
 }
 
-/// Users no longer directly assigned: one call each. Microsoft: "On-demand provisioning
-/// supports disabling users that have been unassigned from the application", so the user loses
-/// access to AWS now rather than at the next cycle. An unassigned group is left to the cycle
-/// (provision on demand is not documented to remove groups).
-fn unassigned_calls(stored: &ProvisionState, scope: &Scope, calls: &mut Vec<Call>) -> usize {
-    let gone: Vec<&String> = stored
+/// Users no longer directly assigned (a usable id in a URL path).
+fn unassigned_users<'a>(stored: &'a ProvisionState, scope: &Scope) -> Vec<&'a String> {
+    stored
         .assigned_users
         .iter()
-        .filter(|id| !scope.users.contains_key(*id))
-        .collect();
-    for id in &gone {
-        calls.push(Call::user(id, None, None, Reason::Unassigned));
-    }
-    gone.len()
+        .filter(|id| !scope.users.contains_key(*id) && usable_id(id))
+        .collect()
 }
 
 fn added(stored: &BTreeSet<String>, now: &BTreeMap<String, Option<String>>) -> BTreeSet<String> {
@@ -393,18 +419,17 @@ mod tests {
     }
 
     #[test]
-    fn an_unassigned_user_is_one_call_and_an_unassigned_group_none() {
+    fn unassigned_users_are_the_stored_ones_out_of_scope_and_groups_are_not_counted() {
         let before = stored(
             &["g1".to_string(), "g2".into()],
             &["u1".to_string(), "u2".into()],
         );
         let now = scope(&["g1".to_string()], &["u1".to_string()]);
-        let mut calls = Vec::new();
-        assert_eq!(unassigned_calls(&before, &now, &mut calls), 1);
-        assert_eq!(
-            calls,
-            [Call::user("u2", None, None, Reason::Unassigned)],
-            "users are disabled now; groups wait for the cycle"
+        assert_eq!(unassigned_users(&before, &now), ["u2"]);
+        let dotted = stored(&[], &["..".to_string()]);
+        assert!(
+            unassigned_users(&dotted, &now).is_empty(),
+            "never a path trick"
         );
     }
 
