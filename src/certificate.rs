@@ -52,6 +52,12 @@ pub enum CertificateError {
     )]
     NotRsa { what: &'static str },
     #[error(
+        "`private_key` is an RSA key shorter than 2048 bits, which neither Entra nor the signer \
+         accepts: make a key of 2048 bits or more (`openssl req -x509 -newkey rsa:2048 ...`) and a \
+         certificate for it"
+    )]
+    KeyTooSmall,
+    #[error(
         "`private_key` does not belong to `certificate` (their public keys differ): store the \
          key the certificate was made from, or the certificate made from this key"
     )]
@@ -80,7 +86,9 @@ impl CertificateError {
     /// The secret field to blame.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::BadKey { .. } | Self::EncryptedKey | Self::Mismatch => "private_key",
+            Self::BadKey { .. } | Self::EncryptedKey | Self::KeyTooSmall | Self::Mismatch => {
+                "private_key"
+            }
             Self::NotRsa { what } if what.contains("private") => "private_key",
             _ => "certificate",
         }
@@ -251,6 +259,7 @@ fn rsa_key(pem: &str) -> Result<RsaKeyPair, CertificateError> {
         "WrongAlgorithm" => CertificateError::NotRsa {
             what: "private key",
         },
+        "TooSmall" => CertificateError::KeyTooSmall,
         reason => CertificateError::BadKey {
             problem: format!("the key was rejected: {reason}"),
         },

@@ -185,6 +185,7 @@ def test_certificates_in_every_usual_shape_get_a_token(invoke, sim, scenario, ma
     ("not-yet-valid", "certificate", "valid now"),
     ("key-in-certificate-field", "certificate", "BEGIN CERTIFICATE"),
     ("truncated-key", "private_key", "private_key"),
+    ("rsa-1024", "private_key", "2048 bits"),
 ])
 def test_bad_certificates_fail_as_invalid_secret_before_any_token_request(invoke, sim, make_secret, moto,
                                                                           rsa_pair, case, field, expected):
@@ -208,6 +209,9 @@ def test_bad_certificates_fail_as_invalid_secret_before_any_token_request(invoke
         certificate = cert_pem(new_certificate(key, start=_now() + datetime.timedelta(days=2)))
     elif case == "key-in-certificate-field":
         certificate = private_key
+    elif case == "rsa-1024":
+        small = new_key(bits=1024)
+        certificate, private_key = cert_pem(new_certificate(small)), key_pem(small)
     elif case == "truncated-key":
         lines = private_key.splitlines()
         private_key = "\n".join(lines[:5] + lines[-1:])
