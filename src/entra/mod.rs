@@ -6,7 +6,9 @@
 
 pub mod advice;
 
+use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Url;
@@ -76,6 +78,31 @@ pub struct Proof {
 enum ProofValue {
     Secret(Sensitive),
     Assertion(Sensitive),
+    Certificate(CertificateAssertion),
+}
+
+/// A certificate assertion for one token request. The first attempt sends `first` (signed
+/// before the request, so a problem shows before anything is sent); a retry of the same
+/// request signs a new one, so no two requests Entra sees share a `jti`.
+#[derive(Debug, Clone)]
+struct CertificateAssertion {
+    first: Sensitive,
+    signer: Arc<CertificateCredential>,
+    client_id: String,
+    audience: String,
+}
+
+impl CertificateAssertion {
+    fn for_attempt(&self, attempt: usize) -> Cow<'_, str> {
+        if attempt > 0
+            && let Ok(fresh) =
+                self.signer
+                    .assertion(&self.client_id, &self.audience, SystemTime::now())
+        {
+            return Cow::Owned(fresh.expose().to_string());
+        }
+        Cow::Borrowed(self.first.expose())
+    }
 }
 
 impl Proof {
@@ -93,13 +120,38 @@ impl Proof {
         }
     }
 
-    fn form_fields(&self) -> Vec<(&'static str, &str)> {
+    fn certificate(
+        first: Sensitive,
+        signer: Arc<CertificateCredential>,
+        client_id: &str,
+        audience: &str,
+    ) -> Self {
+        let kind = ProofKind::Certificate {
+            thumbprint: signer.thumbprint().to_string(),
+        };
+        Self {
+            value: ProofValue::Certificate(CertificateAssertion {
+                first,
+                signer,
+                client_id: client_id.to_string(),
+                audience: audience.to_string(),
+            }),
+            kind,
+        }
+    }
+
+    /// The form fields of the `attempt`th try (from 0) of one token request.
+    fn form_fields(&self, attempt: usize) -> Vec<(&'static str, Cow<'_, str>)> {
+        let assertion = |jwt| {
+            vec![
+                ("client_assertion_type", Cow::Borrowed(JWT_BEARER)),
+                ("client_assertion", jwt),
+            ]
+        };
         match &self.value {
-            ProofValue::Secret(secret) => vec![("client_secret", secret.expose())],
-            ProofValue::Assertion(jwt) => vec![
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", jwt.expose()),
-            ],
+            ProofValue::Secret(secret) => vec![("client_secret", Cow::Borrowed(secret.expose()))],
+            ProofValue::Assertion(jwt) => assertion(Cow::Borrowed(jwt.expose())),
+            ProofValue::Certificate(signed) => assertion(signed.for_attempt(attempt)),
         }
     }
 }
@@ -141,8 +193,10 @@ fn unusable_token(token: &str) -> Option<&'static str> {
 /// token-like redacted, and each text capped: an endpoint that echoes the request must not
 /// put a credential into an error.
 fn redacted(body: TokenErrorBody, proof: &Proof) -> TokenErrorBody {
+    // A retried certificate request sent a newer assertion: quote_untrusted removes any JWT.
     let sent = match &proof.value {
         ProofValue::Secret(value) | ProofValue::Assertion(value) => value.expose(),
+        ProofValue::Certificate(signed) => signed.first.expose(),
     };
     let clean = |text: String| {
         let text = if sent.is_empty() {
@@ -197,12 +251,12 @@ impl TokenClient {
         deadline: &Deadline,
     ) -> Result<AccessToken, EntraError> {
         let url = self.token_url(&credentials.tenant_id);
-        let mut form = vec![
+        let fields = [
             ("client_id", credentials.client_id.as_str()),
             ("scope", self.scope.as_str()),
             ("grant_type", "client_credentials"),
         ];
-        form.extend(proof.form_fields());
+        let attempts = AtomicUsize::new(0);
         let unavailable = |detail: String| EntraError::Unavailable {
             endpoint: self.authority.to_string(),
             detail,
@@ -210,6 +264,12 @@ impl TokenClient {
         let sent = self
             .transport
             .send("entra token", Idempotency::Safe, deadline, |client| {
+                let attempt = attempts.fetch_add(1, Ordering::Relaxed);
+                let mut form: Vec<(&str, Cow<'_, str>)> = fields
+                    .iter()
+                    .map(|(name, value)| (*name, Cow::Borrowed(*value)))
+                    .collect();
+                form.extend(proof.form_fields(attempt));
                 client.post(url.clone()).form(&form)
             })
             .await
@@ -394,7 +454,7 @@ impl Authenticator {
     fn certificate_proof(
         &self,
         credentials: &EntraCredentials,
-        certificate: &CertificateCredential,
+        certificate: &Arc<CertificateCredential>,
     ) -> Result<Proof, AuthError> {
         let audience = self.tokens.token_url(&credentials.tenant_id);
         let assertion = certificate
@@ -408,10 +468,12 @@ impl Authenticator {
                 field: error.field(),
                 fix: error.to_string(),
             })?;
-        let kind = ProofKind::Certificate {
-            thumbprint: certificate.thumbprint().to_string(),
-        };
-        Ok(Proof::assertion(assertion, kind))
+        Ok(Proof::certificate(
+            assertion,
+            certificate.clone(),
+            &credentials.client_id,
+            audience.as_str(),
+        ))
     }
 
     async fn federation_proof(&self, deadline: &Deadline) -> Result<Proof, AuthError> {
@@ -488,17 +550,46 @@ mod tests {
     }
 
     #[test]
+    fn a_retried_certificate_request_carries_a_new_assertion() {
+        let credential = Arc::new(
+            CertificateCredential::from_pem(
+                include_str!("../../tests/fixtures/certificates/cert.pem"),
+                include_str!("../../tests/fixtures/certificates/key.pem"),
+                SystemTime::now(),
+            )
+            .unwrap(),
+        );
+        let audience = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
+        let first = credential
+            .assertion("c", audience, SystemTime::now())
+            .unwrap();
+        let proof = Proof::certificate(first.clone(), credential, "c", audience);
+        let sent = |attempt| proof.form_fields(attempt)[1].1.clone().into_owned();
+        assert_eq!(sent(0), first.expose());
+        let retry = sent(1);
+        assert_ne!(retry, first.expose(), "a retry must not replay the jti");
+        assert_ne!(sent(2), retry);
+    }
+
+    #[test]
     fn an_assertion_replaces_the_client_secret_in_the_form() {
         let proof = Proof::assertion(Sensitive::new("a.b.c"), ProofKind::ClientSecret);
+        let fields = |proof: &Proof, attempt| {
+            proof
+                .form_fields(attempt)
+                .into_iter()
+                .map(|(name, value)| (name, value.into_owned()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            proof.form_fields(),
+            fields(&proof, 1),
             [
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", "a.b.c")
+                ("client_assertion_type", JWT_BEARER.to_string()),
+                ("client_assertion", "a.b.c".to_string())
             ]
         );
         let secret = Proof::client_secret(Sensitive::new("s"));
-        assert_eq!(secret.form_fields(), [("client_secret", "s")]);
+        assert_eq!(fields(&secret, 0), [("client_secret", "s".to_string())]);
         assert!(!format!("{proof:?} {secret:?}").contains("a.b.c"));
     }
 }

@@ -130,6 +130,18 @@ def test_the_assertion_and_the_form_match_microsofts_document_exactly(invoke, si
     assert len(jtis) == 2, "each token request signs a fresh assertion"
 
 
+def test_a_retried_token_request_signs_a_new_assertion(invoke, sim, scenario, make_secret, rsa_pair):
+    key, cert = rsa_pair
+    sim.set_scenario(with_certificates(scenario, cert))
+    sim.add_faults([{"endpoint": "token", "status": 503, "times": 1}])
+    result = invoke(STATUS, env={"SECRET_ID": make_secret(certificate_secret(cert_pem(cert), key_pem(key)))})
+    assert result.error_type is None, result.error_message
+    refused, accepted = token_calls(sim)
+    assert (refused["status"], accepted["status"]) == (503, 200)
+    assert refused["form"]["client_assertion_sha256"] != accepted["form"]["client_assertion_sha256"], \
+        "the retry replayed the assertion (and its jti)"
+
+
 # ---------------------------------------------------------------------------------------------
 # Certificates as admins store them
 # ---------------------------------------------------------------------------------------------
