@@ -39,8 +39,9 @@ pub enum FederationError {
         fix: String,
     },
     #[error(
-        "AWS STS could not be reached for GetWebIdentityToken: {detail}. It is served by the \
-         regional STS endpoint only; AWS_ENDPOINT_URL_STS overrides it"
+        "AWS STS could not be reached or gave no usable answer for GetWebIdentityToken: \
+         {detail}. It is served by the regional STS endpoint only; AWS_ENDPOINT_URL_STS \
+         overrides it"
     )]
     Unavailable { detail: String },
 }
@@ -114,8 +115,18 @@ impl WebIdentityTokens {
                 detail: format!("no answer within {limit:?}"),
             })?
             .map_err(|error| {
+                let status = error.raw_response().map(|raw| raw.status().as_u16());
                 let detail = DisplayErrorContext(&error).to_string();
-                classify(error_code(&error), error.message(), &detail)
+                match (error_code(&error), status) {
+                    // An answer without an AWS error code (a proxy's HTML page, a 502).
+                    (None, Some(status)) => FederationError::Unavailable {
+                        detail: format!(
+                            "HTTP {status} without an AWS error code ({})",
+                            unavailable_detail(&detail)
+                        ),
+                    },
+                    (code, _) => classify(code, error.message(), &detail),
+                }
             })?;
         let token = output
             .web_identity_token()

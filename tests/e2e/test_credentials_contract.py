@@ -415,3 +415,21 @@ def test_documented_aadsts_refusals_of_the_aws_token_name_the_credential(invoke,
     for expected in (f"AADSTS{code}", minimal_sts.issuer, ROLE_ARN, FIC_AUDIENCE):
         assert expected in result.error_message, result.error_message
     assert len(minimal_sts.forms) == 1
+
+
+@pytest.mark.parametrize("status,body,expected", [
+    (502, "<html>Bad Gateway</html>", "HTTP 502 without an AWS error code"),
+    (200, "<html>captive portal</html>", "no usable answer"),
+    (200, "<GetWebIdentityTokenResponse><GetWebIdentityTokenResult/></GetWebIdentityTokenResponse>",
+     "no WebIdentityToken"),
+])
+def test_an_sts_answer_without_a_token_or_error_code_is_aws_federation_failed(invoke, sim, scenario,
+                                                                              minimal_sts, status, body,
+                                                                              expected):
+    sim.set_scenario(federated(scenario, minimal_sts))
+    minimal_sts.answer = lambda form: (status, body)
+    result = invoke(STATUS, env=federation_env(minimal_sts))
+    assert result.error_type == "AwsFederationFailed", result.error_message
+    assert expected in result.error_message and "AWS_ENDPOINT_URL_STS" in result.error_message, \
+        result.error_message
+    assert token_calls(sim) == []
