@@ -24,13 +24,15 @@ pub struct DirectoryObject {
 }
 
 impl DirectoryObject {
-    /// A user, or an entry whose type Graph did not say (read as a user: only users are
-    /// members that matter, and Graph always types directoryObject collections).
     pub fn is_user(&self) -> bool {
-        self.odata_type
-            .as_deref()
-            .is_none_or(|kind| kind.eq_ignore_ascii_case("#microsoft.graph.user"))
+        is_user_type(self.odata_type.as_deref())
     }
+}
+
+/// A user, or an entry whose type Graph did not say (read as a user: only users are
+/// members that matter, and Graph always types directoryObject collections).
+fn is_user_type(odata_type: Option<&str>) -> bool {
+    odata_type.is_none_or(|kind| kind.eq_ignore_ascii_case("#microsoft.graph.user"))
 }
 
 /// An `appRoleAssignment` of the enterprise app (`appRoleAssignedTo`).
@@ -66,9 +68,7 @@ pub struct MemberChange {
 
 impl MemberChange {
     pub fn is_user(&self) -> bool {
-        self.odata_type
-            .as_deref()
-            .is_none_or(|kind| kind.eq_ignore_ascii_case("#microsoft.graph.user"))
+        is_user_type(self.odata_type.as_deref())
     }
 }
 
@@ -296,21 +296,6 @@ impl GraphClient {
         query.push_str("&$deltatoken=latest");
         url.set_query(Some(&query));
         url
-    }
-
-    async fn get_one<T: DeserializeOwned>(
-        &self,
-        url: Url,
-        operation: Operation,
-        deadline: &Deadline,
-    ) -> Result<Traced<T>, GraphError> {
-        let (response, request_id) = self
-            .call(Method::GET, url, None, operation, deadline)
-            .await?;
-        Ok(Traced {
-            value: parse_json(response, operation).await?,
-            request_ids: request_id.into_iter().collect(),
-        })
     }
 }
 

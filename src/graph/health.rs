@@ -98,14 +98,8 @@ impl GraphClient {
     ) -> Result<Traced<ApplicationCredentials>, GraphError> {
         let mut url = self.url(&[&format!("applications(appId='{}')", odata_quote(client_id))]);
         url.set_query(Some("$select=passwordCredentials,keyCredentials"));
-        let operation = Operation::ReadApplication;
-        let (response, request_id) = self
-            .call(Method::GET, url, None, operation, deadline)
-            .await?;
-        Ok(Traced {
-            value: parse_json(response, operation).await?,
-            request_ids: request_id.into_iter().collect(),
-        })
+        self.get_one(url, Operation::ReadApplication, deadline)
+            .await
     }
 
     /// Entra's "Test connection": it calls IAM Identity Center's SCIM endpoint with the saved

@@ -220,14 +220,7 @@ impl GraphClient {
         deadline: &Deadline,
     ) -> Result<Traced<SynchronizationJob>, GraphError> {
         let url = self.job_url(service_principal_id, job_id, None, Operation::ReadJob)?;
-        let (sent, request_id) = self
-            .call(Method::GET, url, None, Operation::ReadJob, deadline)
-            .await?;
-        let value = parse_json(sent, Operation::ReadJob).await?;
-        Ok(Traced {
-            value,
-            request_ids: request_id.into_iter().collect(),
-        })
+        self.get_one(url, Operation::ReadJob, deadline).await
     }
 
     /// `restart` with the JSON body Microsoft documents: `{"criteria":{"resetScope":…}}`, or
@@ -326,6 +319,22 @@ impl GraphClient {
             path.pop_if_empty().extend(segments);
         }
         url
+    }
+
+    /// One resource: a GET and its JSON answer.
+    async fn get_one<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        operation: Operation,
+        deadline: &Deadline,
+    ) -> Result<Traced<T>, GraphError> {
+        let (sent, request_id) = self
+            .call(Method::GET, url, None, operation, deadline)
+            .await?;
+        Ok(Traced {
+            value: parse_json(sent, operation).await?,
+            request_ids: request_id.into_iter().collect(),
+        })
     }
 
     /// All pages of a collection; `@odata.nextLink` is followed only on Graph's own host, at

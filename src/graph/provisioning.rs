@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{GraphClient, GraphError, Operation, Traced, parse_json};
+use super::{GraphClient, GraphError, Operation, Traced};
 use crate::transport::Deadline;
 
 /// The part of a `synchronizationSchema` provision needs.
@@ -74,13 +74,7 @@ impl GraphClient {
             Some("schema"),
             Operation::ReadSchema,
         )?;
-        let (response, request_id) = self
-            .call(Method::GET, url, None, Operation::ReadSchema, deadline)
-            .await?;
-        Ok(Traced {
-            value: parse_json(response, Operation::ReadSchema).await?,
-            request_ids: request_id.into_iter().collect(),
-        })
+        self.get_one(url, Operation::ReadSchema, deadline).await
     }
 
     /// `POST …/jobs/{jobId}/provisionOnDemand` with `body`; Graph's answer as sent (a
