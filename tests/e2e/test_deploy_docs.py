@@ -15,7 +15,7 @@ README = (REPO / "README.md").read_text()
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads !Ref, !Sub, ... as their plain argument, like tests/template_contract.rs."""
+    """Reads !Ref, !Sub, ... as their plain argument, like tests/template_contract/."""
 
 
 def _plain(loader, _suffix, node):
