@@ -16,6 +16,7 @@ sys.path.insert(0, str(REPO))
 
 from devtools.runtime_api import LambdaProcess  # noqa: E402
 from devtools.services import GraphSimulator, Moto, StsStandIn, demo_scenario  # noqa: E402
+from helpers import SECRET_KEYS  # noqa: E402
 
 DEMO = demo_scenario()
 DEMO_APP = DEMO["tenants"][0]["apps"][0]
@@ -29,8 +30,6 @@ DEMO_SECRET = {
 TOKEN_MARK = "simtok-"
 #: Nor any compact JWT: STS tokens and the client assertions the function signs are JWTs.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
-SECRET_KEYS = ("client_secret", "clientSecret", "password")
-PRIVATE_KEY_KEYS = ("private_key", "privateKey")
 
 
 def private_key_parts(pem: str) -> set[str]:
@@ -56,10 +55,10 @@ class SecretsUnderTest:
 
     def put_secret(self, value, name: str | None = None) -> str:
         if isinstance(value, dict):
-            for key in SECRET_KEYS:
+            for key in SECRET_KEYS["client_secret"]:
                 if isinstance(value.get(key), str) and len(value[key]) >= 8:
                     self.values.add(value[key])
-            for key in PRIVATE_KEY_KEYS:
+            for key in SECRET_KEYS["private_key"]:
                 if isinstance(value.get(key), str) and value[key].strip():
                     self.values |= private_key_parts(value[key])
         return self._moto.put_secret(value, name)
@@ -179,14 +178,7 @@ def invoke(bootstrap, sim, moto, make_secret, leak_sources):
     forbidden = moto.values | {TOKEN_MARK}
     for source in leak_sources:
         forbidden |= set(source())
-    for output in seen_outputs:
-        for value in forbidden:
-            if value in output:
-                masked = output.replace(value, "<LEAKED VALUE>")[:300]
-                pytest.fail(f"a secret, key or token leaked into the function's output: {masked}")
-        if JWT.search(output):
-            masked = JWT.sub("<LEAKED JWT>", output)[:300]
-            pytest.fail(f"a JWT (STS token or client assertion) leaked into the function's output: {masked}")
+    fail_on_leaks(seen_outputs, forbidden, "the function's output")
 
 
 @pytest.fixture
@@ -195,11 +187,16 @@ def leak_check(moto):
     at teardown none may hold a stored secret, key or token, or any JWT."""
     seen: list[str] = []
     yield lambda *texts: seen.extend(str(text) for text in texts)
-    for output in seen:
-        for value in moto.values | {TOKEN_MARK}:
+    fail_on_leaks(seen, moto.values | {TOKEN_MARK}, "the command line's output")
+
+
+def fail_on_leaks(outputs, forbidden: set[str], where: str) -> None:
+    """Fails the test when an output holds a forbidden value or any compact JWT (masked in the message)."""
+    for output in outputs:
+        for value in forbidden:
             if value in output:
                 masked = output.replace(value, "<LEAKED VALUE>")[:300]
-                pytest.fail(f"a secret or token leaked into the command line's output: {masked}")
+                pytest.fail(f"a secret, key or token leaked into {where}: {masked}")
         if JWT.search(output):
             masked = JWT.sub("<LEAKED JWT>", output)[:300]
-            pytest.fail(f"a JWT leaked into the command line's output: {masked}")
+            pytest.fail(f"a JWT (STS token or client assertion) leaked into {where}: {masked}")

@@ -11,6 +11,17 @@ JOB_ID = "AWSSCIM.4f9a2c1b8e7d4f60a1b2c3d4e5f60718.8d3f5a2e-6b1c-4e9f-a7d2-3c5b8
 SP_ID = "2f6e8a1c-4d3b-4c9e-b5a7-6d8f0e1c2b3a"
 TENANT = "8d3f5a2e-6b1c-4e9f-a7d2-3c5b8e1f0a94"
 CLIENT = "5b0e6c1d-2f3a-4b8c-9d7e-1a2b3c4d5e6f"
+#: The keys each field of the Entra secret is read from, as src/secret.rs's `SECRET_KEYS` has
+#: them (test_harness.py holds the two to each other).
+SECRET_KEYS = {
+    "tenant_id": ("tenant_id", "tenantId", "tenant"),
+    "client_id": ("client_id", "clientId", "appId"),
+    "client_secret": ("client_secret", "clientSecret", "password"),
+    "certificate": ("certificate",),
+    "private_key": ("private_key", "privateKey"),
+    "app_display_name": ("app_display_name", "appDisplayName"),
+    "service_principal_id": ("service_principal_id", "servicePrincipalId"),
+}
 
 
 def event(name):

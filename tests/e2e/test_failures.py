@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from helpers import CLIENT, JOB_ID, TENANT, graph_calls, token_calls
+from helpers import CLIENT, JOB_ID, SECRET_KEYS, TENANT, graph_calls, token_calls
 
 CANARY = "CANARY-s3cr3t-7Q~value"
 
@@ -56,7 +56,7 @@ SETUP_MISTAKES = [
     ("malformed secret JSON", dict(raw_secret='{"tenant_id": "x", "client_secret": "' + CANARY + '"'),
      "InvalidSecret", ["invalid JSON", "line 1"]),
     ("secret without client_secret", dict(secret={"client_secret": None}),
-     "InvalidSecret", ["client_secret", "clientSecret", "password"]),
+     "InvalidSecret", list(SECRET_KEYS["client_secret"])),
     ("secret with a number as client_secret", dict(secret={"client_secret": 12345}),
      "InvalidSecret", ["client_secret", "string"]),
     ("tenant that is neither GUID nor domain", dict(secret={"tenant_id": "my tenant"}),

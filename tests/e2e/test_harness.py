@@ -5,6 +5,7 @@ no Rust build, so a harness fault shows up here, not as a puzzling end-to-end fa
 from __future__ import annotations
 
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -215,3 +216,16 @@ def test_the_leak_check_knows_private_keys_line_by_line_and_any_jwt(moto):
     sts_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcm46YXdzOmlhbTo6MTIzIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
     assert JWT.search(f"log line with {sts_token} inside")
     assert not JWT.search("simtok-abc and a plain sentence. With dots.")
+
+
+def test_the_secret_key_list_is_the_functions_own():
+    """helpers.SECRET_KEYS (the leak check's and the tests' list) is read from src/secret.rs, so
+    a spelling the function learns is one the leak check watches."""
+    from helpers import SECRET_KEYS
+
+    source = (REPO / "src" / "secret.rs").read_text()
+    block = re.search(r"pub const SECRET_KEYS: SecretKeys = SecretKeys \{(.*?)\n\};", source, re.S)
+    assert block, "src/secret.rs no longer defines `pub const SECRET_KEYS: SecretKeys`"
+    in_rust = {field: tuple(re.findall(r'"([^"]+)"', keys))
+               for field, keys in re.findall(r"(\w+): &\[([^\]]*)\]", block.group(1))}
+    assert in_rust == SECRET_KEYS
