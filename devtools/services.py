@@ -160,17 +160,17 @@ class Moto:
         shutil.rmtree(self._recording.parent, ignore_errors=True)
 
 
-class GraphSimulator:
-    """The simulator package (`python -m sim`) on a free port, driven through its /_sim/ control API."""
+class _SimProcess:
+    """A stand-in from sim/ run as `python -m <module>` on a free port: it prints
+    `LISTENING <url>` once bound and is driven through a JSON control API."""
 
-    def __init__(self, latency_ms: int = 0) -> None:
-        command = [sys.executable, "-m", "sim", "--port", "0", "--exit-on-stdin-eof", "--max-lifetime", "3600"]
-        if latency_ms:
-            command += ["--latency-ms", str(latency_ms)]
+    def __init__(self, what: str, module: str, *options: str) -> None:
+        command = [sys.executable, "-m", module, "--port", "0", "--exit-on-stdin-eof", "--max-lifetime", "3600",
+                   *options]
         self.process = _spawn(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline().strip()
         if not line.startswith("LISTENING "):
-            raise RuntimeError(f"the Graph simulator did not start: {line!r}")
+            raise RuntimeError(f"the {what} did not start: {line!r}")
         self.url = line.split(" ", 1)[1]
 
     def _call(self, method: str, path: str, body=None):
@@ -180,6 +180,13 @@ class GraphSimulator:
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read()
         return json.loads(text) if text else None
+
+
+class GraphSimulator(_SimProcess):
+    """The simulator package (`python -m sim`) on a free port, driven through its /_sim/ control API."""
+
+    def __init__(self, latency_ms: int = 0) -> None:
+        super().__init__("Graph simulator", "sim", *(["--latency-ms", str(latency_ms)] if latency_ms else []))
 
     def set_scenario(self, scenario: dict) -> None:
         """Replaces the state; also clears tokens, faults and the request log."""
@@ -208,25 +215,11 @@ class GraphSimulator:
         self.process.wait()
 
 
-class StsStandIn:
+class StsStandIn(_SimProcess):
     """sim/sts.py (AWS STS GetWebIdentityToken) on a free port, driven through /_sts/."""
 
     def __init__(self, role_arn: str | None = None) -> None:
-        command = [sys.executable, "-m", "sim.sts", "--port", "0", "--exit-on-stdin-eof", "--max-lifetime", "3600"]
-        if role_arn:
-            command += ["--role-arn", role_arn]
-        self.process = _spawn(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline().strip()
-        if not line.startswith("LISTENING "):
-            raise RuntimeError(f"the STS stand-in did not start: {line!r}")
-        self.url = line.split(" ", 1)[1]
-
-    def _call(self, method: str, path: str, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+        super().__init__("STS stand-in", "sim.sts", *(["--role-arn", role_arn] if role_arn else []))
 
     @property
     def issuer(self) -> str:
