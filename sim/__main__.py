@@ -6,12 +6,10 @@ import argparse
 import copy
 import ipaddress
 import json
-import os
-import signal
 import sys
-import threading
 
 from .default_scenario import DEFAULT_SCENARIO
+from .lifecycle import serve_until_stopped
 from .scenario import ScenarioError
 from .server import SimServer
 from .simulator import Simulator
@@ -51,16 +49,6 @@ def load_scenario_file(path: str | None) -> dict:
         return json.load(file)
 
 
-def watch_stdin(stop: threading.Event) -> None:
-    """Sets `stop` once stdin reaches EOF: the parent holding our stdin pipe has gone."""
-    try:
-        while os.read(sys.stdin.fileno(), 4096):
-            pass
-    except (OSError, ValueError):
-        pass
-    stop.set()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     host = loopback_host(args.host)
@@ -79,19 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sim.base_url = f"http://{host}:{server.server_address[1]}"
     print(f"LISTENING {sim.base_url}", flush=True)
-
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    if args.exit_on_stdin_eof:
-        threading.Thread(target=watch_stdin, args=(stop,), daemon=True, name="stdin-watch").start()
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name="serve").start()
-
-    stopped = stop.wait(args.max_lifetime)
-    if not stopped:
-        print(f"graph_sim: max lifetime of {args.max_lifetime:g}s reached, exiting", file=sys.stderr)
-    server.shutdown()
-    server.server_close()
+    serve_until_stopped(server, args.max_lifetime, args.exit_on_stdin_eof, "graph_sim")
     return 0
 
 

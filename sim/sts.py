@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time
@@ -34,6 +32,7 @@ from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from . import jose
+from .lifecycle import serve_until_stopped
 
 XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 API_VERSION = "2011-06-15"
@@ -250,15 +249,6 @@ class Server(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
 
-def watch_stdin(stop: threading.Event) -> None:
-    try:
-        while os.read(sys.stdin.fileno(), 4096):
-            pass
-    except (OSError, ValueError):
-        pass
-    stop.set()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="STS GetWebIdentityToken stand-in (loopback only).")
     parser.add_argument("--host", default="127.0.0.1")
@@ -286,16 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://{host}:{server.server_address[1]}"
     sts.issuer = args.issuer or base_url
     print(f"LISTENING {base_url}", flush=True)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    if args.exit_on_stdin_eof:
-        threading.Thread(target=watch_stdin, args=(stop,), daemon=True).start()
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    if not stop.wait(args.max_lifetime):
-        print(f"sts: max lifetime of {args.max_lifetime:g}s reached, exiting", file=sys.stderr)
-    server.shutdown()
-    server.server_close()
+    serve_until_stopped(server, args.max_lifetime, args.exit_on_stdin_eof, "sts")
     return 0
 
 
