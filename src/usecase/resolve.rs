@@ -15,6 +15,7 @@ use crate::graph::{GraphClient, Operation, Traced, bad_data, usable_id};
 use crate::request::SyncRequest;
 use crate::secret::EntraCredentials;
 use crate::transport::Deadline;
+use crate::usecase::Context;
 
 /// A display name's service principal id changes only when the app is recreated.
 const RESOLVED_TTL: Duration = Duration::from_secs(3600);
@@ -38,6 +39,22 @@ pub fn target(
             }
         })?;
     from_secret.ok_or(SyncError::Config(ConfigError::MissingTarget))
+}
+
+/// What a restart/start/status or provision acts on: the target (which may come from the
+/// secret, so the secret is read first) and its service principal.
+pub async fn acted_on(
+    context: &Context,
+    request: &SyncRequest,
+    deadline: &Deadline,
+) -> Result<(Target, ServicePrincipal), SyncError> {
+    let credentials = context.clients.auth.credentials(deadline).await?;
+    let target = target(&context.settings, request, &credentials)?;
+    let service_principal = context
+        .resolver
+        .resolve(&context.clients.graph, &target, deadline)
+        .await?;
+    Ok((target, service_principal))
 }
 
 /// Display names resolved to service principals, remembered for [`RESOLVED_TTL`].

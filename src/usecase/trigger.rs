@@ -64,12 +64,7 @@ pub(super) async fn run(
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
     let plan = Plan::new(action, &context.settings, request);
-    let credentials = context.clients.auth.credentials(&deadline).await?;
-    let target = resolve::target(&context.settings, request, &credentials)?;
-    let service_principal = context
-        .resolver
-        .resolve(&context.clients.graph, &target, &deadline)
-        .await?;
+    let (target, service_principal) = resolve::acted_on(context, request, &deadline).await?;
     let (jobs, ignored_jobs) = jobs(
         context,
         &service_principal,

@@ -23,9 +23,7 @@ pub async fn run(
     let started_at = OffsetDateTime::now_utc();
     let clock = Instant::now();
     let graph = &context.clients.graph;
-    let credentials = context.clients.auth.credentials(&deadline).await?;
-    let target = resolve::target(&context.settings, request, &credentials)?;
-    let service_principal = context.resolver.resolve(graph, &target, &deadline).await?;
+    let (target, service_principal) = resolve::acted_on(context, request, &deadline).await?;
     let app = app_name(&service_principal);
     let mut request_ids = Vec::new();
     let job_id = context
