@@ -200,3 +200,13 @@ def fail_on_leaks(outputs, forbidden: set[str], where: str) -> None:
         if JWT.search(output):
             masked = JWT.sub("<LEAKED JWT>", output)[:300]
             pytest.fail(f"a JWT (STS token or client assertion) leaked into {where}: {masked}")
+
+
+@pytest.fixture
+def tracked(invoke, state_table):
+    """invoke() for the provision action's change tracking: STATE_TABLE set, SYNC_ACTION=provision
+    (events default to one `{"action": "provision"}`)."""
+    def run(events=None, env=None, **kw):
+        events = {"action": "provision"} if events is None else events
+        return invoke(events, env={"STATE_TABLE": state_table, "SYNC_ACTION": "provision", **(env or {})}, **kw)
+    return run

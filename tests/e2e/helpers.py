@@ -63,3 +63,16 @@ def make_pair(days_valid: int = 365, days_ago: int = 1, kind: str = "rsa"):
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def pod_calls(sim) -> list[dict]:
+    """The provisionOnDemand calls the simulator received."""
+    return [r for r in sim.requests() if r["method"] == "POST" and r["decoded_path"].endswith("/provisionOnDemand")]
+
+
+def subjects(calls: list[dict]) -> list[dict]:
+    return [c["json_body"]["parameters"][0]["subjects"][0] for c in calls]
+
+
+def member_ids(subject: dict) -> list[str]:
+    return [m["objectId"] for m in subject.get("links", {}).get("members", [])]

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from devtools.directory import AWS_RULE_ID, Directory, group_id, provision_scenario, upn, user_id
+from helpers import member_ids, pod_calls, subjects
 
 SP_ID = "2f6e8a1c-4d3b-4c9e-b5a7-6d8f0e1c2b3a"
 PROVISION = {"action": "provision"}
@@ -19,26 +20,6 @@ PROVISION = {"action": "provision"}
 def directory(sim) -> Directory:
     sim.set_scenario(provision_scenario(users=30))
     return Directory(sim)
-
-
-@pytest.fixture
-def tracked(invoke, state_table):
-    """invoke() for change tracking: STATE_TABLE set, action provision."""
-    def run(events=PROVISION, env=None, **kw):
-        return invoke(events, env={"STATE_TABLE": state_table, "SYNC_ACTION": "provision", **(env or {})}, **kw)
-    return run
-
-
-def pod_calls(sim) -> list[dict]:
-    return [r for r in sim.requests() if r["method"] == "POST" and r["decoded_path"].endswith("/provisionOnDemand")]
-
-
-def subjects(calls: list[dict]) -> list[dict]:
-    return [c["json_body"]["parameters"][0]["subjects"][0] for c in calls]
-
-
-def member_ids(subject: dict) -> list[str]:
-    return [m["objectId"] for m in subject.get("links", {}).get("members", [])]
 
 
 def graph_gets(sim, contains: str) -> list[dict]:

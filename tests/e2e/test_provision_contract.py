@@ -14,29 +14,10 @@ from datetime import datetime
 import pytest
 
 from devtools.directory import Directory, group_id, provision_scenario, upn, user_id
+from helpers import member_ids, pod_calls, subjects
 
 PROVISION = {"action": "provision"}
 USER = "#microsoft.graph.user"
-
-
-@pytest.fixture
-def tracked(invoke, state_table):
-    """invoke() for change tracking: STATE_TABLE set, SYNC_ACTION=provision, empty events."""
-    def run(events, env=None, **kw):
-        return invoke(events, env={"STATE_TABLE": state_table, "SYNC_ACTION": "provision", **(env or {})}, **kw)
-    return run
-
-
-def pod_calls(sim) -> list[dict]:
-    return [r for r in sim.requests() if r["method"] == "POST" and r["decoded_path"].endswith("/provisionOnDemand")]
-
-
-def subjects(calls: list[dict]) -> list[dict]:
-    return [c["json_body"]["parameters"][0]["subjects"][0] for c in calls]
-
-
-def member_ids(subject: dict) -> list[str]:
-    return [m["objectId"] for m in subject.get("links", {}).get("members", [])]
 
 
 def graph(sim) -> list[dict]:
