@@ -146,6 +146,12 @@ fn log_group_cannot_clash_with_a_function_default_log_group() {
             group_name.contains("${AWS::StackName}"),
             "{name}: one per stack"
         );
+        // Renaming the group replaces it on stacks deployed before: their logs stay.
+        assert_eq!(
+            group["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{name}: a replacement must not delete the old group's logs"
+        );
     }
 }
 
