@@ -59,6 +59,40 @@ struct ErrorBody {
 struct ErrorDetail {
     code: String,
     message: String,
+    /// Kept loose: Graph puts request ids here, other services more detailed codes.
+    #[serde(rename = "innerError", alias = "innererror")]
+    inner_error: serde_json::Value,
+}
+
+/// Codes that mean "the delta token is no longer valid" (Microsoft's errors page lists them
+/// at the top level and, more detailed, inside `innererror`).
+const RESYNC_CODES: [&str; 4] = [
+    "syncStateNotFound",
+    "resyncRequired",
+    "resyncApplyDifferences",
+    "resyncUploadDifferences",
+];
+
+impl ErrorDetail {
+    /// The top-level code, unless a nested `innererror` says the delta token must be
+    /// resynced: Microsoft asks apps to look through the chain for the most detailed code
+    /// they understand, and that one changes what the caller does.
+    fn code(&self) -> &str {
+        let mut inner = &self.inner_error;
+        for _ in 0..8 {
+            let code = inner.get("code").and_then(serde_json::Value::as_str);
+            if let Some(code) =
+                code.filter(|c| RESYNC_CODES.iter().any(|r| r.eq_ignore_ascii_case(c)))
+            {
+                return code;
+            }
+            match inner.get("innerError").or_else(|| inner.get("innererror")) {
+                Some(next) => inner = next,
+                None => break,
+            }
+        }
+        &self.code
+    }
 }
 
 /// Graph answered, but with data that cannot be used (`GraphError`).
@@ -127,7 +161,7 @@ pub(super) async fn failure(operation: Operation, sent: Sent) -> GraphError {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
         Err(_) => ErrorBody::default(),
     };
-    let code = Some(quote_untrusted(&body.error.code)).filter(|code| !code.is_empty());
+    let code = Some(quote_untrusted(body.error.code())).filter(|code| !code.is_empty());
     let kind = kind_of(status);
     let advice = advice(kind, operation, &retry, status);
     let graph_says = match &code {
@@ -242,6 +276,42 @@ fn advice(kind: GraphErrorKind, operation: Operation, retry: &Retry, status: u16
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn code_of(body: &str) -> String {
+        let body: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+        body.error.code().to_string()
+    }
+
+    #[test]
+    fn a_resync_code_nested_in_innererror_is_the_code() {
+        assert_eq!(
+            code_of(
+                r#"{"error":{"code":"invalidRequest","message":"m","innererror":{"code":"resyncRequired"}}}"#
+            ),
+            "resyncRequired"
+        );
+        assert_eq!(
+            code_of(
+                r#"{"error":{"code":"generalException","innerError":{"code":"x","innerError":{"code":"SyncStateNotFound"}}}}"#
+            ),
+            "SyncStateNotFound"
+        );
+        // Graph's usual innerError (request ids) and odd shapes leave the top-level code.
+        assert_eq!(
+            code_of(
+                r#"{"error":{"code":"Request_BadRequest","innerError":{"date":"d","request-id":"r"}}}"#
+            ),
+            "Request_BadRequest"
+        );
+        assert_eq!(
+            code_of(r#"{"error":{"code":"A","innerError":{"code":7}}}"#),
+            "A"
+        );
+        assert_eq!(
+            code_of(r#"{"error":{"code":"A","innerError":"text"}}"#),
+            "A"
+        );
+    }
 
     #[test]
     fn advice_names_the_permission_each_call_needs() {

@@ -229,6 +229,18 @@ def test_an_expired_token_by_code_rebaselines_and_restarts_once(sim, tracked, st
     assert len([r for r in sim.requests() if r["decoded_path"].endswith("/restart")]) == 1
 
 
+def test_a_resync_code_nested_in_innererror_is_an_expired_token(sim, tracked):
+    """Microsoft's errors page: apps look through the `innererror` chain for the most detailed
+    code they understand; `resyncRequired` there means the token is no longer valid."""
+    sim.set_scenario(provision_scenario(users=10))
+    body = {"error": {"code": "invalidRequest", "message": "The request is malformed or incorrect.",
+                      "innererror": {"code": "resyncRequired", "date": "2026-11-29T06:00:00"}}}
+    runs = tracked([{}, {}], env={"MIN_TRIGGER_INTERVAL": "0"}, before_each=lambda i: i == 1 and sim.add_faults(
+        [{"method": "GET", "path_contains": "/groups/delta?$deltatoken=", "status": 400, "body": body, "times": 1}]))
+    report = runs[1].ok()
+    assert report["result"] == "restart" and report["restart"]["result"] == "triggered"
+
+
 def test_a_failure_names_the_user_and_code_and_leaves_the_state_item_alone(sim, tracked, _moto_server,
                                                                           state_table):
     sim.set_scenario(provision_scenario(users=10, assigned_users=[9]))
