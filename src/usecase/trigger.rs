@@ -15,7 +15,7 @@ use crate::cycle::{shows_cycle_since, wait_for_cycle};
 use crate::domain::{Action, ResetScope, Target};
 use crate::error::SyncError;
 use crate::graph::model::{ServicePrincipal, SynchronizationJob};
-use crate::graph::{GraphError, GraphErrorKind, Traced, usable_id};
+use crate::graph::{GraphClient, GraphError, GraphErrorKind, Traced, usable_id};
 use crate::report::{IgnoredJob, JobReport, JobResult, JobState, Report};
 use crate::request::SyncRequest;
 use crate::state::{Acquired, Held, JobKey, Lease, LeaseTaken, StateError, StateUpdate};
@@ -327,8 +327,9 @@ async fn decide_and_trigger(
         return;
     }
     match trigger(
-        context,
-        plan,
+        &context.clients.graph,
+        plan.action,
+        &plan.reset_scope,
         &report.service_principal_id,
         &job.id,
         deadline,
@@ -390,16 +391,28 @@ fn clears_quarantine(plan: &Plan) -> bool {
 
 /// Sends the trigger. A 504 means a gateway gave up waiting, so Graph may have acted: the
 /// job is read again and the trigger sent once more only when it shows no cycle begun since
-/// (as a restart storm is worse than a missed run, a failed re-read sends nothing).
-async fn trigger(
-    context: &Context,
-    plan: &Plan,
+/// (as a restart storm is worse than a missed run, a failed re-read sends nothing). Every
+/// trigger goes through here, provision's fallback restart included.
+pub(super) async fn trigger(
+    graph: &GraphClient,
+    action: Action,
+    reset_scope: &ResetScope,
     service_principal_id: &str,
     job_id: &str,
     deadline: &Deadline,
 ) -> Result<Traced<()>, GraphError> {
     let sent_at = OffsetDateTime::now_utc();
-    let first = send_trigger(context, plan, service_principal_id, job_id, deadline).await;
+    let send = || {
+        send_trigger(
+            graph,
+            action,
+            reset_scope,
+            service_principal_id,
+            job_id,
+            deadline,
+        )
+    };
+    let first = send().await;
     let gateway_timeout = matches!(
         &first,
         Err(GraphError::Failed {
@@ -410,13 +423,12 @@ async fn trigger(
     if !gateway_timeout {
         return first;
     }
-    let graph = &context.clients.graph;
     let Ok(read) = graph.get_job(service_principal_id, job_id, deadline).await else {
         return first;
     };
     let mut request_ids = read.request_ids;
     let started =
-        plan.action == Action::Start && !read.value.is_paused() && !read.value.is_quarantined();
+        action == Action::Start && !read.value.is_paused() && !read.value.is_quarantined();
     if started || shows_cycle_since(&read.value, sent_at) {
         info!(
             job_id,
@@ -431,7 +443,7 @@ async fn trigger(
         job_id,
         "Graph answered 504 and the job shows no new cycle: sending once more"
     );
-    let second = send_trigger(context, plan, service_principal_id, job_id, deadline).await?;
+    let second = send().await?;
     request_ids.extend(second.request_ids);
     Ok(Traced {
         value: (),
@@ -440,18 +452,18 @@ async fn trigger(
 }
 
 async fn send_trigger(
-    context: &Context,
-    plan: &Plan,
+    graph: &GraphClient,
+    action: Action,
+    reset_scope: &ResetScope,
     service_principal_id: &str,
     job_id: &str,
     deadline: &Deadline,
 ) -> Result<Traced<()>, GraphError> {
-    let graph = &context.clients.graph;
-    match plan.action {
+    match action {
         Action::Start => graph.start(service_principal_id, job_id, deadline).await,
         _ => {
             graph
-                .restart(service_principal_id, job_id, &plan.reset_scope, deadline)
+                .restart(service_principal_id, job_id, reset_scope, deadline)
                 .await
         }
     }

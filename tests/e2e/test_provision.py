@@ -193,6 +193,21 @@ def test_too_many_changes_become_one_guarded_restart(sim, directory, tracked):
     assert runs[2].ok()["result"] == "unchanged", "the restart carries the changes"
 
 
+def test_a_504_to_the_fallback_restart_is_read_again_not_failed(sim, directory, tracked):
+    """The fallback restart is sent like every trigger: a 504 Graph did not act on is re-read
+    and sent once more, not reported as a failure."""
+    def change(index):
+        if index == 1:
+            directory.add_members(1, *range(10, 21))   # 11 members: 3 calls > PROVISION_LIMIT 2
+            sim.add_faults([{"path_contains": "/restart", "status": 504, "times": 1}])
+    runs = tracked([PROVISION, PROVISION], before_each=change,
+                   env={"PROVISION_LIMIT": "2", "MIN_TRIGGER_INTERVAL": "0"})
+    report = runs[1].ok()
+    assert report["result"] == "restart" and report["restart"]["result"] == "triggered"
+    statuses = [r["status"] for r in sim.requests() if r["decoded_path"].endswith("/restart")]
+    assert statuses == [504, 204]
+
+
 def test_pacing_keeps_five_calls_per_ten_seconds(sim, tracked):
     sim.set_scenario(provision_scenario(users=30, groups={1: [1]}))
     directory = Directory(sim)

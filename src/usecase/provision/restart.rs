@@ -1,5 +1,6 @@
 //! The fallback when provision on demand cannot carry the changes (too many, too little time,
-//! or an expired delta token): one restart, guarded against restart storms like any other.
+//! or an expired delta token): one restart, guarded against restart storms and sent like any
+//! other (a 504 is re-read, not blindly re-sent).
 
 use time::OffsetDateTime;
 use tracing::info;
@@ -8,6 +9,7 @@ use super::Run;
 use super::report::RestartReport;
 use crate::domain::{Action, ResetScope};
 use crate::error::SyncError;
+use crate::usecase::trigger::trigger;
 
 /// Sends one plain restart unless the guard refuses; `last_trigger` is when any execution
 /// environment last triggered the job (from the state table).
@@ -42,10 +44,15 @@ pub async fn guarded(
         ));
         return Ok(report);
     }
-    let sent = run
-        .graph
-        .restart(sp, run.job_id, &ResetScope::default(), run.deadline)
-        .await?;
+    let sent = trigger(
+        run.graph,
+        Action::Restart,
+        &ResetScope::default(),
+        sp,
+        run.job_id,
+        run.deadline,
+    )
+    .await?;
     run.guard.record(run.job_id);
     report.request_ids.extend(sent.request_ids);
     report.result = "triggered";
